@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# kernel-source.sh KERNEL: download Debian's linux-source-KERNEL once, unpack
+# it into the cache and print the pristine tree's path on stdout.
+#
+# The pristine tree is never modified or built in; each handler works on a
+# copy of it (scripts/prepare-tree.sh).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KERNEL=${1:?usage: kernel-source.sh KERNEL}
+PACKAGE=$(kernel_package "$KERNEL")
+SRC_DIR=$CACHE_DIR/src/$KERNEL
+DEB_DIR=$CACHE_DIR/debs
+APT_STATE=$CACHE_DIR/apt
+
+# Enough for the .deb, the unpacked tree and one copy per handler.
+NEEDED_GB=6
+
+# apt run against only this project's source list, with lists of its own,
+# so the host's apt configuration never sees trixie-backports.
+project_apt() {
+	local cmd=$1
+	shift
+	mkdir -p "$APT_STATE/lists/partial" "$APT_STATE/cache/archives/partial"
+	"$cmd" -q -o APT::Sandbox::User=root \
+		-o Dir::Etc::SourceList=/dev/null \
+		-o Dir::Etc::SourceParts="$PROJECT_ROOT/apt" \
+		-o Dir::State::Lists="$APT_STATE/lists" \
+		-o Dir::Cache="$APT_STATE/cache" \
+		-o APT::Get::List-Cleanup=0 \
+		"$@"
+}
+
+# KERNEL 6.12 is bookworm's own package; anything newer comes through the
+# project's trixie-backports list.
+uses_backports() {
+	[ "$KERNEL" != 6.12 ]
+}
+
+apt_for_kernel() {
+	if uses_backports; then
+		project_apt "$@"
+	else
+		"$@"
+	fi
+}
+
+newest_served_source() {
+	apt_for_kernel apt-cache pkgnames linux-source- 2>/dev/null |
+		grep -E '^linux-source-[0-9]+\.[0-9]+$' | sort -V | tail -n 1
+}
+
+check_disk_space() {
+	mkdir -p "$CACHE_DIR" || die "cannot create cache dir $CACHE_DIR; set PKVM_SMC_CACHE to a writable directory"
+	local free_kb
+	free_kb=$(df -Pk "$CACHE_DIR" | awk 'NR == 2 { print $4 }')
+	[ "$free_kb" -ge $((NEEDED_GB * 1024 * 1024)) ] ||
+		die "only $((free_kb / 1024)) MiB free in $CACHE_DIR, need ${NEEDED_GB} GiB; free some space or set PKVM_SMC_CACHE to another disk"
+}
+
+download_deb() {
+	if compgen -G "$DEB_DIR/${PACKAGE}_*.deb" >/dev/null; then
+		return
+	fi
+	step "downloading $PACKAGE"
+	check_disk_space
+	if uses_backports; then
+		project_apt apt-get update -qq ||
+			die "apt-get update for $PROJECT_ROOT/apt failed; check the network and debian-archive-keyring"
+	fi
+	if ! apt_for_kernel apt-cache show "$PACKAGE" >/dev/null 2>&1; then
+		die "$PACKAGE is no longer served by Debian; the newest is $(newest_served_source || echo 'none'): update kernel_package in scripts/lib.sh"
+	fi
+	mkdir -p "$DEB_DIR.partial"
+	(cd "$DEB_DIR.partial" && apt_for_kernel apt-get download -qq -o APT::Sandbox::User=root "$PACKAGE") ||
+		die "apt-get download $PACKAGE failed"
+	mkdir -p "$DEB_DIR"
+	mv "$DEB_DIR.partial"/"${PACKAGE}"_*.deb "$DEB_DIR"/
+	rmdir "$DEB_DIR.partial"
+}
+
+# Unpack into a temporary directory and rename, so an interrupted unpack is
+# never mistaken for a complete tree.
+unpack_tree() {
+	[ -f "$SRC_DIR/Makefile" ] && return
+	local deb tmp tarball
+	deb=$(compgen -G "$DEB_DIR/${PACKAGE}_*.deb" | head -n 1)
+	step "unpacking $(basename "$deb")"
+	check_disk_space
+	tmp=$SRC_DIR.partial
+	rm -rf "$tmp"
+	mkdir -p "$tmp/deb"
+	dpkg-deb -x "$deb" "$tmp/deb"
+	tarball=$(compgen -G "$tmp/deb/usr/src/$PACKAGE.tar.*" | head -n 1) ||
+		die "$deb holds no /usr/src/$PACKAGE.tar.*"
+	tar -xf "$tarball" -C "$tmp"
+	rm -rf "$SRC_DIR"
+	mv "$tmp/$PACKAGE" "$SRC_DIR"
+	rm -rf "$tmp"
+	dpkg-deb -f "$deb" Version >"$SRC_DIR/.debian-version"
+}
+
+main() {
+	download_deb
+	unpack_tree
+	step "$PACKAGE $(cat "$SRC_DIR/.debian-version"), kernel $(make -s -C "$SRC_DIR" kernelversion)"
+	echo "$SRC_DIR"
+}
+
+main
