@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# build-kernel.sh KERNEL HANDLER: configure and build Image and the test
+# module into build/KERNEL-HANDLER/ (incrementally when it exists).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KERNEL=${1:?usage: build-kernel.sh KERNEL HANDLER}
+HANDLER=${2:?usage: build-kernel.sh KERNEL HANDLER}
+check_handler "$HANDLER"
+need_tool "clang$LLVM_SUFFIX"
+need_tool "ld.lld$LLVM_SUFFIX"
+need_tool bindgen
+need_tool rustc
+
+tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" "$HANDLER")
+out=$BUILD_ROOT/$KERNEL-$HANDLER
+module_dir=$out/smc-imm-module
+
+fragments=("$PROJECT_ROOT/configs/pkvm-minimal.config")
+[ "$HANDLER" = rust ] && fragments+=("$PROJECT_ROOT/configs/rust-handler.config")
+
+kmake() {
+	local ccache=()
+	command -v ccache >/dev/null 2>&1 &&
+		ccache=("CC=ccache clang$LLVM_SUFFIX")
+	CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache} \
+		make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" "${ccache[@]}" \
+		-j"$(build_jobs)" "$@"
+}
+
+# Every line of every fragment must have survived olddefconfig.
+check_config() {
+	local fragment line missing=()
+	for fragment in "${fragments[@]}"; do
+		while IFS= read -r line; do
+			case $line in
+			CONFIG_*) grep -qxF "$line" "$out/.config" || missing+=("$line") ;;
+			esac
+		done <"$fragment"
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	if ! grep -qx 'CONFIG_RUST_IS_AVAILABLE=y' "$out/.config"; then
+		kmake rustavailable >&2 || true
+		die "Rust is not available to this kernel (see above); run 'make deps'"
+	fi
+	die "Kconfig dropped ${missing[*]} from $out/.config (unmet dependencies: check with 'make -C $tree O=$out menuconfig')"
+}
+
+configure() {
+	local stamp want
+	stamp=$out/.pkvm-smc-config
+	want=$(cat "${fragments[@]}" "$tree/.debian-version" | sha256sum)
+	if [ -f "$out/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+		return
+	fi
+	step "configuring $KERNEL-$HANDLER (tinyconfig + ${fragments[*]##*/})"
+	mkdir -p "$out"
+	kmake tinyconfig >/dev/null
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"${fragments[@]}" >/dev/null
+	kmake olddefconfig >/dev/null
+	check_config
+	echo "$want" >"$stamp"
+}
+
+build_image() {
+	step "building $KERNEL-$HANDLER Image (LLVM=$LLVM_SUFFIX, -j$(build_jobs))"
+	kmake Image modules >"$out/build.log" 2>&1 || {
+		tail -n 40 "$out/build.log" >&2
+		die "kernel build failed; full log in $out/build.log"
+	}
+}
+
+# The module is built from a copy so that Kbuild's output stays out of the
+# repository; cp -p keeps mtimes, so an unchanged source is not rebuilt.
+build_module() {
+	step "building the test module against $KERNEL-$HANDLER"
+	mkdir -p "$module_dir/rust"
+	cp -p "$PROJECT_ROOT/Kbuild" "$module_dir/"
+	cp -p "$PROJECT_ROOT"/rust/*.rs "$module_dir/rust/"
+	kmake M="$module_dir" modules >"$out/module.log" 2>&1 || {
+		tail -n 40 "$out/module.log" >&2
+		die "test module build failed; full log in $out/module.log"
+	}
+}
+
+configure
+build_image
+build_module
+step "built $out/arch/arm64/boot/Image and $(find "$module_dir" -name '*.ko' -printf '%P')"
