@@ -53,3 +53,10 @@ check_mode() {
 build_jobs() {
 	echo $(($(nproc) + 1))
 }
+
+# cargo installs bindgen here; a fresh login shell may not have it on PATH.
+case ":$PATH:" in
+*":${CARGO_HOME:-$HOME/.cargo}/bin:"*) ;;
+*) PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH ;;
+esac
+export PATH
