@@ -466,7 +466,7 @@ fn run() -> Result<Totals> {
     Ok(ktap)
 }
 
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct SmcImmTest {
     totals: Totals,
 }
@@ -485,8 +485,9 @@ impl kernel::Module for SmcImmTest {
     }
 }
 
-impl Drop for SmcImmTest {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for SmcImmTest {
+    fn drop(self: Pin<&mut Self>) {
         pr_info!(
             "# unloaded after pass:{} skip:{}\n",
             self.totals.pass,

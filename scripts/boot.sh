@@ -78,7 +78,7 @@ step "booting $KERNEL-$HANDLER in QEMU, MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
 set +e
 timeout "$BOOT_TIMEOUT" qemu-system-aarch64 \
 	-M virt,virtualization=on,gic-version=3 -cpu max -smp 4 -m 1G \
-	-display none -monitor none -serial stdio -no-reboot \
+	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$image" -initrd "$out/initramfs.cpio" \
 	-append "console=ttyAMA0 panic=-1 $(mode_cmdline)" \
 	</dev/null 2>&1 | relay_ktap
