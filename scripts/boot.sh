@@ -89,6 +89,17 @@ if grep -q -e 'Kernel panic' -e 'HYP panic' "$log"; then
 	fail_with_log "the guest panicked"
 fi
 [ "$qemu_status" -ne 124 ] || fail_with_log "the guest hung: no power-off within ${BOOT_TIMEOUT}s"
+# A mode whose command line did not take effect would pass or skip under
+# the wrong name.
+case $MODE in
+hvhe) grep -q 'Protected hVHE mode initialized successfully' "$log" ||
+	fail_with_log "pKVM did not initialise in hVHE mode" ;;
+nvhe) grep -q 'Protected nVHE mode initialized successfully' "$log" ||
+	fail_with_log "pKVM did not initialise in nVHE mode" ;;
+vhe) if ! grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log"; then
+	fail_with_log "KVM did not initialise in plain VHE mode"
+fi ;;
+esac
 grep -q '^pkvm-smc-imm: selftest begin$' "$log" ||
 	fail_with_log "the guest never started the selftest"
 grep -qE '^1\.\.[0-9]+' "$log" || fail_with_log "the selftest printed no KTAP plan"
