@@ -11,8 +11,8 @@ HANDLER ?= rust
 MODE ?= hvhe
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: help deps build qemu check host-test modules rust-analyzer \
-	hyp-install hyp-uninstall clean
+.PHONY: help deps build qemu check host-test hyp-report docs modules \
+	rust-analyzer hyp-install hyp-uninstall clean
 
 help:
 	@echo 'make qemu   KERNEL=6.12|7.3 HANDLER=rust|stock MODE=hvhe|nvhe|vhe'
@@ -21,6 +21,8 @@ help:
 	@echo 'make deps   install what the above need (Debian packages, rust-src,'
 	@echo '            bindgen-cli, arm64 busybox); idempotent'
 	@echo 'make build  KERNEL=... HANDLER=...   build only'
+	@echo 'make hyp-report   Rust vs C handler: .text bytes, path lengths'
+	@echo 'make docs   build Documentation/ (Sphinx, warnings are errors)'
 	@echo 'make modules KDIR=<kernel build dir>  build the test module'
 	@echo 'make hyp-install|hyp-uninstall KDIR=<kernel source tree>'
 
@@ -38,6 +40,12 @@ check: deps
 
 host-test:
 	@scripts/host-test.sh
+
+hyp-report:
+	@scripts/hyp-report.sh
+
+docs: deps
+	@scripts/docs.sh
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 modules

@@ -49,10 +49,18 @@ negative_control_holds() {
 		grep -q '^pkvm-smc-imm: selftest exit=1$' "$log"
 }
 
-run_host_tests() {
-	local start=$SECONDS got=PASS
-	"$PROJECT_ROOT/scripts/host-test.sh" || got=FAIL
-	record "host tests" PASS "$got" $((SECONDS - start))
+# Runs a command as one row of the summary: PASS if it exits 0.
+run_step() {
+	local name=$1 start=$SECONDS got=PASS
+	shift
+	"$@" || got=FAIL
+	record "$name" PASS "$got" $((SECONDS - start))
+}
+
+shellcheck_all() {
+	need_tool shellcheck
+	(cd "$PROJECT_ROOT" && shellcheck -x scripts/*.sh .ci/run hyp/check-hyp-symbols.sh) &&
+		(cd "$PROJECT_ROOT" && shellcheck -s sh selftests/smc_imm.sh)
 }
 
 run_row() {
@@ -81,7 +89,9 @@ check_rust_hyp() {
 }
 
 main() {
-	run_host_tests
+	run_step "host tests" "$PROJECT_ROOT/scripts/host-test.sh"
+	run_step "shellcheck" shellcheck_all
+	run_step "docs (sphinx -W)" "$PROJECT_ROOT/scripts/docs.sh"
 	local kernel handler mode start
 	for kernel in "${KERNELS[@]}"; do
 		for handler in "${HANDLERS[@]}"; do
