@@ -106,5 +106,5 @@ impl HostSmcEnv for TrappedHost {
 /// registers, owned by this CPU until the eret back to the host.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn handle_host_smc(host_ctxt: *mut KvmCpuContext) {
-    host_smc_policy::handle_host_smc(&mut TrappedHost { ctxt: host_ctxt });
+    host_smc_policy::handle_host_smc(TrappedHost { ctxt: host_ctxt });
 }

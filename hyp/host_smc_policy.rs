@@ -39,6 +39,30 @@ pub trait HostSmcEnv {
     fn skip_host_instr(&mut self);
 }
 
+impl<T: HostSmcEnv + ?Sized> HostSmcEnv for &mut T {
+    fn esr(&self) -> u64 {
+        (**self).esr()
+    }
+    fn x0(&self) -> u64 {
+        (**self).x0()
+    }
+    fn set_x0(&mut self, value: u64) {
+        (**self).set_x0(value)
+    }
+    fn psci_handler(&mut self, func_id: u32) -> bool {
+        (**self).psci_handler(func_id)
+    }
+    fn ffa_handler(&mut self, func_id: u32) -> bool {
+        (**self).ffa_handler(func_id)
+    }
+    fn forward_to_el3(&mut self) {
+        (**self).forward_to_el3()
+    }
+    fn skip_host_instr(&mut self) {
+        (**self).skip_host_instr()
+    }
+}
+
 /// The immediate of the trapped `smc #imm`.
 #[inline(always)]
 pub fn smc_imm16(esr: u64) -> u16 {
@@ -65,24 +89,33 @@ pub fn smccc_function_id(x0: u64) -> Option<u32> {
 /// exactly as upstream's C `handle_host_smc()` does. On every path the host
 /// resumes after the `smc`, once.
 #[inline(always)]
-pub fn handle_host_smc<E: HostSmcEnv>(env: &mut E) {
-    dispatch(env);
-    env.skip_host_instr();
+pub fn handle_host_smc<E: HostSmcEnv>(mut env: E) {
+    match function_id_to_relay(&env) {
+        Some(func_id) => relay(env, func_id),
+        None => {
+            env.set_x0(SMCCC_RET_NOT_SUPPORTED);
+            env.skip_host_instr();
+        }
+    }
 }
 
+/// The function ID to hand to the relays, or `None` if the call must be
+/// rejected.
 #[inline(always)]
-fn dispatch<E: HostSmcEnv>(env: &mut E) {
+fn function_id_to_relay<E: HostSmcEnv>(env: &E) -> Option<u32> {
     if smc_imm16(env.esr()) != 0 {
-        env.set_x0(SMCCC_RET_NOT_SUPPORTED);
-        return;
+        return None;
     }
+    smccc_function_id(env.x0())
+}
 
-    let Some(func_id) = smccc_function_id(env.x0()) else {
-        env.set_x0(SMCCC_RET_NOT_SUPPORTED);
-        return;
-    };
-
+/// The accept path, kept out of line so that the reject path, which does
+/// not call anything, needs no stack frame of its own. `env` is taken by
+/// value so that at EL2 it stays in a register.
+#[inline(never)]
+fn relay<E: HostSmcEnv>(mut env: E, func_id: u32) {
     if !env.psci_handler(func_id) && !env.ffa_handler(func_id) {
         env.forward_to_el3();
     }
+    env.skip_host_instr();
 }

@@ -19,12 +19,12 @@ nvhe_object() {
 }
 
 # Bytes of the code that handles host SMCs: handle_trap(), into which C
-# inlines its handler, plus the Rust handler where there is one.
+# inlines its handler, plus the Rust handler and its out-of-line relay
+# path where there are.
 handler_bytes() {
-	"llvm-nm$LLVM_SUFFIX" -S "$1" | awk '
-		$4 == "__kvm_nvhe_handle_trap" || $4 == "__kvm_nvhe_handle_host_smc" {
-			total += strtonum("0x" $2)
-		}
+	"llvm-nm$LLVM_SUFFIX" -S --radix=d "$1" | awk '
+		$4 == "__kvm_nvhe_handle_trap" || $4 == "__kvm_nvhe_handle_host_smc" ||
+		$4 ~ /host_smc_policy5relay/ { total += $2 }
 		END { print total + 0 }'
 }
 
