@@ -4,7 +4,7 @@
 #
 # Integrates hyp/ into an arm64 kernel tree: copies the Rust handler and
 # the symbol check into arch/arm64/kvm/hyp/nvhe/ and applies the small C,
-# Makefile and Kconfig glue of hyp/glue/<version>.patch. Idempotent; files
+# Makefile and Kconfig glue of hyp/glue/<version>/. Idempotent; files
 # are rewritten only when they differ, so rebuilds stay incremental. The
 # glue is checked before anything is written: a tree that is not what it
 # expects is refused untouched.
@@ -30,12 +30,19 @@ tree_version() {
 	echo "$version.$patchlevel"
 }
 
-glue=$PROJECT_ROOT/hyp/glue/$(tree_version).patch
-[ -f "$glue" ] ||
-	die "kernel $(tree_version) in $kdir is not supported; hyp/glue/ has patches for: $(find "$PROJECT_ROOT/hyp/glue" -name '*.patch' -printf '%f ' | sed 's/\.patch//g')"
+glue_dir=$PROJECT_ROOT/hyp/glue/$(tree_version)
+# The first two patches of the series integrate the handler; the others
+# (a C backport on 6.12) are for `make patches` only.
+glue_patches=(01-build-rust-objects.patch 02-rust-host-smc-handler.patch)
+glue="hyp/glue/$(tree_version)/{${glue_patches[0]},${glue_patches[1]}}"
+[ -f "$glue_dir/${glue_patches[0]}" ] ||
+	die "kernel $(tree_version) in $kdir is not supported; hyp/glue/ has: $(find "$PROJECT_ROOT/hyp/glue" -mindepth 1 -maxdepth 1 -type d -printf '%f ')"
 
+# The glue patches touch disjoint lines, so they apply, and are checked,
+# as one.
 glue_patch() {
-	patch -d "$kdir" -p1 -F0 -s --no-backup-if-mismatch "$@" <"$glue"
+	(cd "$glue_dir" && cat "${glue_patches[@]}") |
+		patch -d "$kdir" -p1 -F0 -s --no-backup-if-mismatch "$@"
 }
 
 glue_applied() {
@@ -47,7 +54,7 @@ install() {
 		glue_patch -N --dry-run >/dev/null 2>&1 ||
 			die "$kdir does not match $glue (handle_host_smc(), the nVHE Makefile or the KVM Kconfig differ); nothing was changed"
 		glue_patch -N
-		echo "hyp-install: applied $(basename "$glue") to $kdir"
+		echo "hyp-install: applied $glue to $kdir"
 	fi
 	local file
 	for file in "${hyp_files[@]}"; do
@@ -59,7 +66,7 @@ install() {
 uninstall() {
 	if glue_applied; then
 		glue_patch -R
-		echo "hyp-install: reverted $(basename "$glue") in $kdir"
+		echo "hyp-install: reverted $glue in $kdir"
 	fi
 	local file
 	for file in "${hyp_files[@]}"; do
@@ -69,7 +76,7 @@ uninstall() {
 
 status() {
 	if glue_applied; then
-		echo "installed ($(basename "$glue"))"
+		echo "installed ($glue)"
 	else
 		echo "not installed"
 		return 1
