@@ -11,8 +11,8 @@ HANDLER ?= rust
 MODE ?= hvhe
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: help deps build qemu check host-test hyp-report docs modules \
-	rust-analyzer hyp-install hyp-uninstall clean
+.PHONY: help deps build qemu check host-test hyp-report docs patches style \
+	audit modules rust-analyzer hyp-install hyp-uninstall clean
 
 help:
 	@echo 'make qemu   KERNEL=6.12|7.3 HANDLER=rust|stock MODE=hvhe|nvhe|vhe'
@@ -23,6 +23,10 @@ help:
 	@echo 'make build  KERNEL=... HANDLER=...   build only'
 	@echo 'make hyp-report   Rust vs C handler: .text bytes, path lengths'
 	@echo 'make docs   build Documentation/ (Sphinx, warnings are errors)'
+	@echo 'make patches KERNEL=...  upstream-style series in build/patches/,'
+	@echo '            checkpatch --strict; BISECT=1 builds after every patch'
+	@echo 'make style  KERNEL=...   rustfmt and clippy (CLIPPY=1) in the tree'
+	@echo 'make audit  [AUDIT_KDIR=<build dir>]  list every SMC/HVC immediate'
 	@echo 'make modules KDIR=<kernel build dir>  build the test module'
 	@echo 'make hyp-install|hyp-uninstall KDIR=<kernel source tree>'
 
@@ -46,6 +50,15 @@ hyp-report:
 
 docs: deps
 	@scripts/docs.sh
+
+patches: deps
+	@scripts/patches.sh $(KERNEL) $(if $(BISECT),--bisect)
+
+style: build
+	@scripts/style.sh $(KERNEL)
+
+audit:
+	@scripts/audit.sh $(AUDIT_KDIR)
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 modules

@@ -32,9 +32,9 @@ if [ -n "$unknown" ]; then
 fi
 
 # Raw and demangled names both, for legacy and v0 mangling alike.
-panics=$({ "$nm" "$obj"; "$nm" --demangle "$obj"; } |
-	grep -E '4core(9panicking|3fmt)|core::(panicking|fmt)|rust_begin_unwind|panic_bounds_check' |
-	sort -u || true)
+pattern='4core(9panicking|3fmt)|core::(panicking|fmt)'
+pattern="$pattern|rust_begin_unwind|panic_bounds_check"
+panics=$({ "$nm" "$obj"; "$nm" --demangle "$obj"; } | grep -E "$pattern" | sort -u || true)
 if [ -n "$panics" ]; then
 	echo "error: $obj contains Rust panic or formatting machinery:" >&2
 	printf '%s\n' "$panics" | sed 's/^/  /' >&2

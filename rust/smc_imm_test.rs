@@ -289,7 +289,7 @@ fn registers_preserved(ktap: &mut Totals) {
     for (i, reg) in before.iter_mut().enumerate() {
         // Distinct per register and per byte, so a swap or a partial
         // write shows.
-        *reg = 0x5a5a_0000_0000_0000 | (i as u64) << 40 | (i as u64) * 0x0101_0101;
+        *reg = 0x5a5a_0000_0000_0000 | ((i as u64) << 40) | ((i as u64) * 0x0101_0101);
     }
     before[0] = PSCI_VERSION;
     let after = smc::<1>(before);
@@ -397,6 +397,10 @@ struct ConcurrentRun {
 }
 
 /// Runs on every online CPU at once, in IPI context.
+///
+/// # Safety
+///
+/// `info` must point to a `ConcurrentRun` that outlives the call.
 unsafe extern "C" fn concurrent_rejects(info: *mut c_void) {
     // SAFETY: `info` points to the `ConcurrentRun` that `concurrent()`
     // keeps alive until every CPU has returned (wait = true).

@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh KERNEL HANDLER: configure and build Image and the test
-# module into build/KERNEL-HANDLER/ (incrementally when it exists).
+# build-kernel.sh [--tree DIR] KERNEL HANDLER: configure and build Image
+# and the test module into build/KERNEL-HANDLER/ (incrementally when it
+# exists). With --tree, DIR is built as it is (scripts/patches.sh builds its
+# series this way) instead of the tree prepared for HANDLER.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-KERNEL=${1:?usage: build-kernel.sh KERNEL HANDLER}
-HANDLER=${2:?usage: build-kernel.sh KERNEL HANDLER}
-check_handler "$HANDLER"
+usage="usage: build-kernel.sh [--tree DIR] KERNEL HANDLER"
+tree=
+if [ "${1:-}" = --tree ]; then
+	tree=${2:?$usage}
+	shift 2
+fi
+KERNEL=${1:?$usage}
+HANDLER=${2:?$usage}
+[ -n "$tree" ] || check_handler "$HANDLER"
 need_tool "clang$LLVM_SUFFIX"
 need_tool "ld.lld$LLVM_SUFFIX"
 need_tool bindgen
 need_tool rustc
 
-tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" "$HANDLER")
+[ -n "$tree" ] || tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" "$HANDLER")
 out=$BUILD_ROOT/$KERNEL-$HANDLER
 module_dir=$out/smc-imm-module
 
+# rust must have the Rust handler (check_config fails the build if its
+# option did not stick); a series commit has it once the series adds it.
 fragments=("$PROJECT_ROOT/configs/pkvm-minimal.config")
-[ "$HANDLER" = rust ] && fragments+=("$PROJECT_ROOT/configs/rust-handler.config")
+case $HANDLER in
+rust) fragments+=("$PROJECT_ROOT/configs/rust-handler.config") ;;
+stock) ;;
+*) grep -q '^config NVHE_RUST_HOST_SMC$' "$tree/arch/arm64/kvm/Kconfig" &&
+	fragments+=("$PROJECT_ROOT/configs/rust-handler.config") ;;
+esac
 
 kmake() {
 	local ccache=()

@@ -14,6 +14,7 @@ HANDLERS=(stock rust)
 MODES=(hvhe nvhe vhe)
 
 rows=()
+audits=()
 passed=0
 failed=0
 
@@ -88,6 +89,15 @@ check_rust_hyp() {
 	record "hyp symbols $kernel rust" PASS "$got" 0
 }
 
+# smc-audit on the built tree: only the test module may hold SMCs with a
+# non-zero immediate. The counts go into the summary.
+run_audit() {
+	local kdir=$BUILD_ROOT/$1-$2 start=$SECONDS got=PASS
+	"$PROJECT_ROOT/scripts/audit.sh" "$kdir" >"$kdir/smc-audit.log" 2>&1 || got=FAIL
+	audits+=("$(grep -E ': summary:' "$kdir/smc-audit.log" | sed "s|$BUILD_ROOT/||")")
+	record "smc-audit $1 $2" PASS "$got" $((SECONDS - start))
+}
+
 main() {
 	run_step "host tests" "$PROJECT_ROOT/scripts/host-test.sh"
 	run_step "shellcheck" shellcheck_all
@@ -105,12 +115,19 @@ main() {
 			for mode in "${MODES[@]}"; do
 				run_row "$kernel" "$handler" "$mode"
 			done
+			run_audit "$kernel" "$handler"
 		done
+		run_step "style $kernel (rustfmt, clippy)" "$PROJECT_ROOT/scripts/style.sh" "$kernel"
+		run_step "patches $kernel (checkpatch, bisect)" \
+			"$PROJECT_ROOT/scripts/patches.sh" "$kernel" --bisect
 	done
 
 	echo
 	printf '%-28s %-8s %-8s %5s\n' check expected got secs
 	printf '%s\n' "${rows[@]}"
+	echo
+	echo "smc-audit (SMC/HVC instructions in the built kernels):"
+	printf '  %s\n' "${audits[@]}"
 	echo
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-arm ccache shellcheck
 	debian-archive-keyring dpkg-dev
-	python3-sphinx
+	python3-sphinx python3-ply python3-git
 )
 BINDGEN_VERSION=0.73.2
 BUSYBOX_DIR=$CACHE_DIR/busybox

@@ -11,6 +11,8 @@ export CARGO_TARGET_DIR=$CACHE_DIR/cargo-target
 
 step "cargo test: hyp/ (host SMC policy)"
 cargo test --quiet --release --manifest-path "$PROJECT_ROOT/hyp/Cargo.toml"
+step "cargo test: tools/smc-audit"
+cargo test --quiet --release --manifest-path "$PROJECT_ROOT/tools/smc-audit/Cargo.toml"
 
 # The symbol check guards EL2 against kernel symbols and Rust panics; make
 # sure it can fail, on objects assembled to contain exactly those.

@@ -119,6 +119,10 @@ fn check_kind(data: &[u8]) -> Result<(), ScanError> {
     match FileKind::parse(data) {
         Ok(FileKind::Elf64) => Ok(()),
         Ok(FileKind::Elf32) => Err(ScanError::Elf32),
+        // The magic alone is there: a file cut short, not some other format.
+        _ if data.starts_with(&elf::ELFMAG) => Err(ScanError::Malformed(
+            "no complete ELF identification".into(),
+        )),
         _ => Err(ScanError::NotElf),
     }
 }
@@ -128,7 +132,9 @@ fn check_machine(header: &Header, endian: Endianness) -> Result<(), ScanError> {
     if machine == elf::EM_AARCH64 {
         return Ok(());
     }
-    let name = machine.name().map_or_else(|| machine.0.to_string(), str::to_owned);
+    let name = machine
+        .name()
+        .map_or_else(|| machine.0.to_string(), str::to_owned);
     Err(ScanError::NotAarch64(name))
 }
 
@@ -207,13 +213,12 @@ fn scan_section(
     syms: &SectionSymbols<'_>,
     scan: &mut FileScan,
 ) {
-    let unmapped = !syms.has_mapping_symbols();
     let mut offset = 0u64;
     for bytes in code.chunks_exact(4) {
         // A64 instructions are little-endian even in big-endian images.
         let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         if let Some(insn) = decode(word) {
-            record(insn, offset, base, name, syms, unmapped, scan);
+            record(insn, offset, base, name, syms, scan);
         }
         offset += 4;
     }
@@ -225,7 +230,6 @@ fn record(
     base: u64,
     section: &[u8],
     syms: &SectionSymbols<'_>,
-    unmapped: bool,
     scan: &mut FileScan,
 ) {
     let region = syms.region_at(offset);
@@ -246,7 +250,9 @@ fn record(
         symbol,
         symbol_offset,
         insn,
-        possibly_data: unmapped || region == Region::Unknown,
+        // No mapping symbol covers the word (a section without any, as in
+        // stripped or hand-built images): it may be data after all.
+        possibly_data: region == Region::Unknown,
     });
 }
 
@@ -258,16 +264,23 @@ mod tests {
     fn rejects_non_elf_and_short_input() {
         assert_eq!(scan_elf(b"").err(), Some(ScanError::NotElf));
         assert_eq!(scan_elf(b"\x7fEL").err(), Some(ScanError::NotElf));
-        assert_eq!(scan_elf(b"#!/bin/sh\necho hi\n").err(), Some(ScanError::NotElf));
+        assert!(matches!(
+            scan_elf(b"\x7fELF\x02"),
+            Err(ScanError::Malformed(_))
+        ));
+        assert_eq!(
+            scan_elf(b"#!/bin/sh\necho hi\n").err(),
+            Some(ScanError::NotElf)
+        );
     }
 
     #[test]
     fn rejects_elf32() {
         let mut ident = vec![0u8; 64];
         ident[..4].copy_from_slice(b"\x7fELF");
-        ident[4] = elf::ELFCLASS32;
-        ident[5] = elf::ELFDATA2LSB;
-        ident[6] = elf::EV_CURRENT;
+        ident[4] = elf::ELFCLASS32.0;
+        ident[5] = elf::ELFDATA2LSB.0;
+        ident[6] = elf::EV_CURRENT.0;
         assert_eq!(scan_elf(&ident).err(), Some(ScanError::Elf32));
     }
 

@@ -71,15 +71,13 @@ impl<'data> SectionSymbols<'data> {
 
     /// Sorts for the lookups; call once after the last `add_*`.
     pub fn finish(&mut self) {
-        // Ties are broken by rank, then name, so the report does not depend
-        // on symbol table order (aliases are common in vmlinux).
+        // label_at() takes the last label at or before an offset, so among
+        // aliases (common in vmlinux) the preferred one must sort last:
+        // the higher rank, then the lowest name (hence `b.name` on the
+        // left). The report then does not depend on symbol table order.
         self.labels
             .sort_unstable_by(|a, b| (a.offset, a.rank, b.name).cmp(&(b.offset, b.rank, a.name)));
         self.mapping.sort_unstable();
-    }
-
-    pub fn has_mapping_symbols(&self) -> bool {
-        !self.mapping.is_empty()
     }
 
     /// The nearest label at or before `offset`, and the distance to it.
@@ -146,7 +144,6 @@ mod tests {
         syms.add_mapping(0x4, MappingKind::Code);
         syms.add_mapping(0x1c, MappingKind::Code);
         syms.finish();
-        assert!(syms.has_mapping_symbols());
         assert_eq!(syms.region_at(0), Region::Unknown);
         assert_eq!(syms.region_at(0x4), Region::Code);
         assert_eq!(syms.region_at(0x10), Region::Code);

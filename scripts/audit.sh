@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# audit.sh [KDIR...]: lists every SMC and HVC in the built kernels and their
+# modules with tools/smc-audit, and fails if an SMC with a non-zero
+# immediate (which pKVM answers with NOT_SUPPORTED) turns up anywhere but in
+# this project's test module, which issues all 65535 of them on purpose and
+# is allowlisted (its hits are still listed and counted).
+#
+# KDIR defaults to every build/*-stock and build/*-rust that has a vmlinux.
+# AUDIT_ARGS adds smc-audit options, e.g. AUDIT_ARGS=--json for one JSON
+# document per KDIR on stdout.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+TEST_MODULE=smc_imm_test.ko
+
+need_tool cargo
+export CARGO_TARGET_DIR=$CACHE_DIR/cargo-target
+
+default_kdirs() {
+	local dir
+	for dir in "$BUILD_ROOT"/*-stock "$BUILD_ROOT"/*-rust; do
+		# A build that has not linked vmlinux yet would audit as clean.
+		if [ -f "$dir/vmlinux" ]; then
+			printf '%s\n' "$dir"
+		fi
+	done
+}
+
+kdirs=("$@")
+if [ ${#kdirs[@]} -eq 0 ]; then
+	mapfile -t kdirs < <(default_kdirs)
+	[ ${#kdirs[@]} -gt 0 ] ||
+		die "no kernel build with a vmlinux in $BUILD_ROOT; run 'make build KERNEL=... HANDLER=...' first"
+fi
+read -r -a extra_args <<<"${AUDIT_ARGS:-}"
+
+step "cargo build: tools/smc-audit"
+cargo build --release --quiet --manifest-path "$PROJECT_ROOT/tools/smc-audit/Cargo.toml"
+audit=$CARGO_TARGET_DIR/release/smc-audit
+
+failed=()
+for kdir in "${kdirs[@]}"; do
+	step "smc-audit: $kdir"
+	"$audit" --allow "$TEST_MODULE" "${extra_args[@]}" "$kdir" || failed+=("$kdir")
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+	die "smc-audit failed for: ${failed[*]}"
+fi
+step "smc-audit: no SMC with a non-zero immediate outside $TEST_MODULE"

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# patches.sh KERNEL [--bisect]: the upstream-style series for KERNEL.
+#
+# Commits hyp/glue/KERNEL/*.patch, with the hyp/ files each introduces and
+# the message of hyp/glue/messages/, on top of the pristine Debian tree in
+# a scratch git tree, writes `git format-patch` output to
+# build/patches/KERNEL/ and runs checkpatch.pl --strict on it. With
+# --bisect, builds the tree after every patch (build/KERNEL-series/).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KERNEL=${1:?usage: patches.sh KERNEL [--bisect]}
+BISECT=${2:-}
+kernel_package "$KERNEL" >/dev/null
+need_tool git
+need_tool patch
+
+glue=$PROJECT_ROOT/hyp/glue
+scratch=$CACHE_DIR/series/$KERNEL
+out=$BUILD_ROOT/patches/$KERNEL
+allowlist=$glue/checkpatch-allowlist
+
+# The hyp/ files each patch adds to arch/arm64/kvm/hyp/nvhe/.
+new_files() {
+	case $1 in
+	01-*) echo check-hyp-symbols.sh ;;
+	02-*) echo host_smc.rs host_smc_policy.rs ;;
+	esac
+}
+
+# Signed-off-by comes from the user's git configuration; without one the
+# series carries a placeholder for the user to fill in.
+use_git_identity() {
+	if ! git config user.name >/dev/null || ! git config user.email >/dev/null; then
+		export GIT_AUTHOR_NAME="Your Name" GIT_COMMITTER_NAME="Your Name"
+		export GIT_AUTHOR_EMAIL=you@example.com GIT_COMMITTER_EMAIL=you@example.com
+		echo "note: no git user.name/user.email: Signed-off-by is a placeholder" >&2
+	fi
+}
+
+make_baseline() {
+	local pristine
+	pristine=$("$PROJECT_ROOT/scripts/kernel-source.sh" "$KERNEL")
+	if [ -f "$scratch/.git/pkvm-smc-baseline" ]; then
+		git -C "$scratch" checkout -q --detach baseline
+		git -C "$scratch" reset -q --hard baseline
+		git -C "$scratch" clean -fdq
+		return
+	fi
+	step "committing the pristine $KERNEL tree as the series baseline"
+	rm -rf "$scratch"
+	mkdir -p "$(dirname "$scratch")"
+	cp -a "$pristine" "$scratch"
+	git -C "$scratch" init -q
+	# -f: Debian's tarball ships a .gitignore that ignores everything.
+	git -C "$scratch" add -A -f
+	git -C "$scratch" -c user.name=pkvm-smc-imm -c user.email=pkvm-smc-imm@invalid \
+		commit -q -m "Debian linux-source-$KERNEL $(cat "$pristine/.debian-version")"
+	git -C "$scratch" tag -f baseline >/dev/null
+	touch "$scratch/.git/pkvm-smc-baseline"
+}
+
+commit_series() {
+	local patch name file
+	use_git_identity
+	for patch in "$glue/$KERNEL"/*.patch; do
+		name=$(basename "$patch" .patch)
+		patch -d "$scratch" -p1 -F0 -s --no-backup-if-mismatch <"$patch" ||
+			die "$patch does not apply to the $KERNEL baseline"
+		for file in $(new_files "$name"); do
+			cp "$PROJECT_ROOT/hyp/$file" "$scratch/arch/arm64/kvm/hyp/nvhe/$file"
+		done
+		git -C "$scratch" add -A -f
+		git -C "$scratch" commit -q -s -F "$glue/messages/$name.txt"
+	done
+}
+
+format_series() {
+	rm -rf "$out"
+	mkdir -p "$out"
+	git -C "$scratch" format-patch -q -o "$out" baseline..HEAD
+	step "series: $(find "$out" -name '*.patch' | wc -l) patches in $out"
+}
+
+# checkpatch types allowed, each with its reason, in the allowlist file.
+allowed_types() {
+	sed -n 's/^\([A-Z_]*\)[[:space:]].*/\1/p' "$allowlist" | paste -sd, -
+}
+
+run_checkpatch() {
+	local patch report status=0
+	step "checkpatch.pl --strict"
+	for patch in "$out"/*.patch; do
+		# checkpatch runs scripts/spdxcheck.py with the first python3 on
+		# PATH; Debian's has the ply module that deps.sh installs.
+		report=$(cd "$scratch" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl \
+			--strict --show-types --ignore "$(allowed_types)" "$patch" 2>&1) || true
+		if ! grep -q 'total: 0 errors, 0 warnings, 0 checks' <<<"$report" ||
+			grep -q Traceback <<<"$report"; then
+			printf '%s\n' "$report" >&2
+			status=1
+		fi
+		echo "checkpatch: $(basename "$patch"): $(grep '^total:' <<<"$report")"
+	done
+	[ "$status" -eq 0 ] || die "checkpatch found problems (see above); fix them or justify them in $allowlist"
+}
+
+# Every patch must build on its own: build the tree after each one, with
+# the Rust handler enabled once the series has added its option.
+bisect_build() {
+	local commit
+	for commit in $(git -C "$scratch" rev-list --reverse baseline..HEAD); do
+		git -C "$scratch" checkout -q --detach "$commit"
+		step "bisect build: $(git -C "$scratch" log -1 --format=%s)"
+		"$PROJECT_ROOT/scripts/build-kernel.sh" --tree "$scratch" "$KERNEL" series >&2 ||
+			die "the series does not build at: $(git -C "$scratch" log -1 --format=%s)"
+	done
+}
+
+make_baseline
+commit_series
+format_series
+run_checkpatch
+if [ "$BISECT" = --bisect ]; then
+	bisect_build
+fi
