@@ -12,7 +12,7 @@ MODE ?= hvhe
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 .PHONY: help deps build qemu check host-test hyp-report docs patches style \
-	audit modules rust-analyzer hyp-install hyp-uninstall clean
+	audit bench modules rust-analyzer hyp-install hyp-uninstall clean
 
 help:
 	@echo 'make qemu   KERNEL=6.12|7.3 HANDLER=rust|stock MODE=hvhe|nvhe|vhe'
@@ -27,6 +27,7 @@ help:
 	@echo '            checkpatch --strict; BISECT=1 builds after every patch'
 	@echo 'make style  KERNEL=...   rustfmt and clippy (CLIPPY=1) in the tree'
 	@echo 'make audit  [AUDIT_KDIR=<build dir>]  list every SMC/HVC immediate'
+	@echo 'make bench  [REPS=10]  Rust vs C handler round trips under -icount'
 	@echo 'make modules KDIR=<kernel build dir>  build the test module'
 	@echo 'make hyp-install|hyp-uninstall KDIR=<kernel source tree>'
 
@@ -59,6 +60,9 @@ style: build
 
 audit:
 	@scripts/audit.sh $(AUDIT_KDIR)
+
+bench: deps
+	@scripts/bench.sh $(or $(REPS),10)
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 modules

@@ -23,6 +23,17 @@ module=$out/smc-imm-module/rust/smc_imm_test.ko
 busybox=$CACHE_DIR/busybox/bin/busybox
 log=$out/$MODE.log
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+# BENCH_REPS=N runs the benchmark module N times instead of the selftest,
+# on one CPU with -icount so that the guest's counter counts instructions
+# (scripts/bench.sh).
+BENCH_REPS=${BENCH_REPS:-}
+qemu_extra=(-smp 4)
+cmdline_extra=
+if [ -n "$BENCH_REPS" ]; then
+	log=$out/$MODE-bench.log
+	qemu_extra=(-smp 1 -icount shift=0)
+	cmdline_extra="pkvm_smc_bench=$BENCH_REPS"
+fi
 
 [ -f "$image" ] || die "$image missing; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER'"
 [ -f "$module" ] || die "$module missing; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER'"
@@ -51,6 +62,7 @@ make_initramfs() {
 		echo "file /init $PROJECT_ROOT/scripts/guest-init.sh 0755 0 0"
 		echo "file /kselftest/pkvm_smc_imm/smc_imm.sh $PROJECT_ROOT/selftests/smc_imm.sh 0755 0 0"
 		echo "file /kselftest/pkvm_smc_imm/smc_imm_test.ko $module 0644 0 0"
+		echo "file /kselftest/pkvm_smc_imm/smc_imm_bench.ko ${module%/*}/smc_imm_bench.ko 0644 0 0"
 		if [ -f "$tree_helpers" ]; then
 			echo "file /kselftest/kselftest/ktap_helpers.sh $tree_helpers 0644 0 0"
 		fi
@@ -77,10 +89,10 @@ make_initramfs
 step "booting $KERNEL-$HANDLER in QEMU, MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
 set +e
 timeout "$BOOT_TIMEOUT" qemu-system-aarch64 \
-	-M virt,virtualization=on,gic-version=3 -cpu max -smp 4 -m 1G \
+	-M virt,virtualization=on,gic-version=3 -cpu max "${qemu_extra[@]}" -m 1G \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$image" -initrd "$out/initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 $(mode_cmdline)" \
+	-append "console=ttyAMA0 panic=-1 $(mode_cmdline) $cmdline_extra" \
 	</dev/null 2>&1 | relay_ktap
 qemu_status=${PIPESTATUS[0]}
 set -e
@@ -100,6 +112,11 @@ vhe) if ! grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log"; 
 	fail_with_log "KVM did not initialise in plain VHE mode"
 fi ;;
 esac
+if [ -n "$BENCH_REPS" ]; then
+	grep -q '^pkvm-smc-imm: bench end$' "$log" || fail_with_log "the benchmark did not finish"
+	sed -n '/^pkvm-smc-imm: bench begin$/,/^pkvm-smc-imm: bench end$/p' "$log" | grep '^bench: '
+	exit 0
+fi
 grep -q '^pkvm-smc-imm: selftest begin$' "$log" ||
 	fail_with_log "the guest never started the selftest"
 grep -qE '^1\.\.[0-9]+' "$log" || fail_with_log "the selftest printed no KTAP plan"

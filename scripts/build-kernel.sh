@@ -104,4 +104,4 @@ build_module() {
 configure
 build_image
 build_module
-step "built $out/arch/arm64/boot/Image and $(find "$module_dir" -name '*.ko' -printf '%P')"
+step "built $out/arch/arm64/boot/Image and $(find "$module_dir" -name '*.ko' -printf '%P ')"

@@ -20,7 +20,7 @@ failed=0
 
 record() {
 	local name=$1 expected=$2 got=$3 seconds=$4
-	rows+=("$(printf '%-28s %-8s %-8s %5s' "$name" "$expected" "$got" "$seconds")")
+	rows+=("$(printf '%-36s %-8s %-10s %5s' "$name" "$expected" "$got" "$seconds")")
 	if [ "$expected" = "$got" ]; then
 		passed=$((passed + 1))
 	else
@@ -89,6 +89,14 @@ check_rust_hyp() {
 	record "hyp symbols $kernel rust" PASS "$got" 0
 }
 
+summary() {
+	printf '%-36s %-8s %-10s %5s\n' check expected got secs
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "smc-audit (SMC/HVC instructions in the built kernels):"
+	printf '  %s\n' "${audits[@]}"
+}
+
 # smc-audit on the built tree: only the test module may hold SMCs with a
 # non-zero immediate. The counts go into the summary.
 run_audit() {
@@ -101,7 +109,6 @@ run_audit() {
 main() {
 	run_step "host tests" "$PROJECT_ROOT/scripts/host-test.sh"
 	run_step "shellcheck" shellcheck_all
-	run_step "docs (sphinx -W)" "$PROJECT_ROOT/scripts/docs.sh"
 	local kernel handler mode start
 	for kernel in "${KERNELS[@]}"; do
 		for handler in "${HANDLERS[@]}"; do
@@ -121,13 +128,13 @@ main() {
 		run_step "patches $kernel (checkpatch, bisect)" \
 			"$PROJECT_ROOT/scripts/patches.sh" "$kernel" --bisect
 	done
+	run_step "bench (1 repetition)" "$PROJECT_ROOT/scripts/bench.sh" 1
 
+	summary >"$BUILD_ROOT/check-summary.txt"
+	# The results page of the documentation shows this run's summary.
+	run_step "docs (sphinx -W)" "$PROJECT_ROOT/scripts/docs.sh"
 	echo
-	printf '%-28s %-8s %-8s %5s\n' check expected got secs
-	printf '%s\n' "${rows[@]}"
-	echo
-	echo "smc-audit (SMC/HVC instructions in the built kernels):"
-	printf '  %s\n' "${audits[@]}"
+	summary
 	echo
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

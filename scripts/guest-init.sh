@@ -12,6 +12,21 @@ mount -t devtmpfs devtmpfs /dev
 # it off the console, where it would interleave. Panics still print.
 dmesg -n 1
 
+# scripts/bench.sh boots with pkvm_smc_bench=N: N loads of the benchmark
+# module, each one measurement, instead of the selftest.
+bench_reps=$(sed -n 's/.*pkvm_smc_bench=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$bench_reps" ]; then
+	echo "pkvm-smc-imm: bench begin"
+	i=0
+	while [ "$i" -lt "$bench_reps" ]; do
+		insmod /kselftest/pkvm_smc_imm/smc_imm_bench.ko && rmmod smc_imm_bench
+		i=$((i + 1))
+	done
+	dmesg | sed -n 's/^.*smc_imm_bench: //p'
+	echo "pkvm-smc-imm: bench end"
+	poweroff -f
+fi
+
 echo "pkvm-smc-imm: selftest begin"
 sh /kselftest/pkvm_smc_imm/smc_imm.sh
 echo "pkvm-smc-imm: selftest exit=$?"

@@ -10,6 +10,20 @@ set -euo pipefail
 
 need_tool "llvm-nm$LLVM_SUFFIX"
 need_tool "llvm-objdump$LLVM_SUFFIX"
+# --tsv: tab-separated rows without a header, for scripts/bench.sh.
+tsv=false
+if [ "${1:-}" = --tsv ]; then
+	tsv=true
+	shift
+fi
+
+row() {
+	if $tsv; then
+		printf '%s\t%s\t%s\t%s\t%s\n' "$@"
+	else
+		printf '%-6s %-7s %12s %14s %14s\n' "$@"
+	fi
+}
 [ $# -gt 0 ] || set -- 6.12 7.3
 
 nvhe_object() {
@@ -33,7 +47,7 @@ path_length() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["instructions"])'
 }
 
-printf '%-6s %-7s %12s %14s %14s\n' kernel handler "text bytes" "reject insns" "accept insns"
+$tsv || row kernel handler "text bytes" "reject insns" "accept insns"
 for kernel in "$@"; do
 	for handler in stock rust; do
 		object=$(nvhe_object "$kernel" "$handler")
@@ -43,7 +57,7 @@ for kernel in "$@"; do
 		else
 			reject=$(path_length "$object" reject)
 		fi
-		printf '%-6s %-7s %12s %14s %14s\n' "$kernel" "$handler" \
+		row "$kernel" "$handler" \
 			"$(handler_bytes "$object")" "$reject" "$(path_length "$object" accept)"
 	done
 done

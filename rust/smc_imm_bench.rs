@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Benchmark of pKVM's host SMC handler: the round-trip cost of `smc #0`
+//! PSCI_VERSION (the accept path: PSCI relay, forwarded to EL3) and of
+//! `smc #1` PSCI_VERSION (the reject path), in virtual counter ticks.
+//!
+//! Each load measures one batch of each and prints one line; the caller
+//! loads it as many times as it wants repetitions (scripts/bench.sh boots
+//! QEMU with -icount, so the counter follows executed instructions).
+
+use kernel::prelude::*;
+
+mod smc;
+use smc::{call, counter, is_not_supported, pkvm_protected, PSCI_VERSION};
+
+module! {
+    type: SmcImmBench,
+    name: "smc_imm_bench",
+    description: "Round-trip cost of host SMCs under pKVM",
+    license: "GPL",
+}
+
+const CALLS_PER_BATCH: u64 = 2000;
+
+/// Ticks for `CALLS_PER_BATCH` calls of `smc #IMM` PSCI_VERSION, and how
+/// many of them were rejected.
+fn batch<const IMM: u16>() -> (u64, u64) {
+    // One call first, so that the batch does not pay for cold TLBs.
+    call::<IMM>(PSCI_VERSION, [0; 3]);
+    let (start, _) = counter();
+    let mut rejected = 0;
+    for _ in 0..CALLS_PER_BATCH {
+        if is_not_supported(call::<IMM>(PSCI_VERSION, [0; 3])) {
+            rejected += 1;
+        }
+    }
+    let (end, _) = counter();
+    (end.wrapping_sub(start), rejected)
+}
+
+struct SmcImmBench;
+
+impl kernel::Module for SmcImmBench {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        if let Err(reason) = pkvm_protected() {
+            pr_err!("bench: not run: {}\n", reason);
+            return Err(ENODEV);
+        }
+        let (accept_ticks, accepted_rejects) = batch::<0>();
+        let (reject_ticks, rejects) = batch::<1>();
+        let (_, frequency) = counter();
+        pr_info!(
+            "bench: calls={} frequency={} accept_ticks={} reject_ticks={} rejected={} accept_rejected={}\n",
+            CALLS_PER_BATCH,
+            frequency,
+            accept_ticks,
+            reject_ticks,
+            rejects,
+            accepted_rejects
+        );
+        Ok(Self)
+    }
+}
