@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # build-kernel.sh [--tree DIR] KERNEL HANDLER: configure and build Image
 # and the test module into build/KERNEL-HANDLER/ (incrementally when it
-# exists). With --tree, DIR is built as it is (scripts/patches.sh builds its
-# series this way) instead of the tree prepared for HANDLER.
+# exists). With --tree, DIR is built as it is instead of the tree prepared
+# for HANDLER, with the Rust handler enabled if DIR offers it: this is how
+# scripts/patches.sh builds each step of its series.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +17,8 @@ if [ "${1:-}" = --tree ]; then
 fi
 KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
-[ -n "$tree" ] || check_handler "$HANDLER"
+check_handler "$HANDLER"
+given_tree=$tree
 need_tool "clang$LLVM_SUFFIX"
 need_tool "ld.lld$LLVM_SUFFIX"
 need_tool bindgen
@@ -27,14 +29,13 @@ out=$BUILD_ROOT/$KERNEL-$HANDLER
 module_dir=$out/smc-imm-module
 
 # rust must have the Rust handler (check_config fails the build if its
-# option did not stick); a series commit has it once the series adds it.
+# option did not stick); a given tree has it once the series adds it.
 fragments=("$PROJECT_ROOT/configs/pkvm-minimal.config")
-case $HANDLER in
-rust) fragments+=("$PROJECT_ROOT/configs/rust-handler.config") ;;
-stock) ;;
-*) grep -q '^config NVHE_RUST_HOST_SMC$' "$tree/arch/arm64/kvm/Kconfig" &&
-	fragments+=("$PROJECT_ROOT/configs/rust-handler.config") ;;
-esac
+if [ "$HANDLER" = rust ]; then
+	if [ -z "$given_tree" ] || grep -q '^config NVHE_RUST_HOST_SMC$' "$tree/arch/arm64/kvm/Kconfig"; then
+		fragments+=("$PROJECT_ROOT/configs/rust-handler.config")
+	fi
+fi
 
 kmake() {
 	local ccache=()

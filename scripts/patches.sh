@@ -6,7 +6,7 @@
 # the message of hyp/glue/messages/, on top of the pristine Debian tree in
 # a scratch git tree, writes `git format-patch` output to
 # build/patches/KERNEL/ and runs checkpatch.pl --strict on it. With
-# --bisect, builds the tree after every patch (build/KERNEL-series/).
+# --bisect, builds the kernel after every patch (see bisect_build).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -107,16 +107,41 @@ run_checkpatch() {
 	[ "$status" -eq 0 ] || die "checkpatch found problems (see above); fix them or justify them in $allowlist"
 }
 
-# Every patch must build on its own: build the tree after each one, with
-# the Rust handler enabled once the series has added its option.
-bisect_build() {
-	local commit
-	for commit in $(git -C "$scratch" rev-list --reverse baseline..HEAD); do
-		git -C "$scratch" checkout -q --detach "$commit"
-		step "bisect build: $(git -C "$scratch" log -1 --format=%s)"
-		"$PROJECT_ROOT/scripts/build-kernel.sh" --tree "$scratch" "$KERNEL" series >&2 ||
-			die "the series does not build at: $(git -C "$scratch" log -1 --format=%s)"
+# Every patch must build on its own. The rust tree of the testbed is the
+# series' end state (01 and 02 are what hyp-install applies), so the
+# steps are built there, incrementally in build/KERNEL-rust/: back to the
+# pristine tree, then one patch at a time, then back to the installed state.
+apply_step() {
+	local patch=$1 name file
+	name=$(basename "$patch" .patch)
+	patch -d "$rust_tree" -p1 -F0 -s --no-backup-if-mismatch <"$patch"
+	for file in $(new_files "$name"); do
+		cp "$PROJECT_ROOT/hyp/$file" "$rust_tree/arch/arm64/kvm/hyp/nvhe/$file"
 	done
+}
+
+build_step() {
+	step "bisect build: $1"
+	"$PROJECT_ROOT/scripts/build-kernel.sh" --tree "$rust_tree" "$KERNEL" rust >&2 ||
+		die "the series does not build after: $1"
+}
+
+bisect_build() {
+	local patch applied=()
+	rust_tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
+	"$PROJECT_ROOT/scripts/hyp-install.sh" uninstall "$rust_tree" >&2
+	for patch in "$glue/$KERNEL"/*.patch; do
+		apply_step "$patch"
+		applied+=("$patch")
+		build_step "$(head -n 1 "$glue/messages/$(basename "$patch" .patch).txt")"
+	done
+	# Undo what hyp-install does not apply (the 6.12 C backport).
+	for patch in "${applied[@]:2}"; do
+		patch -d "$rust_tree" -p1 -R -F0 -s --no-backup-if-mismatch <"$patch"
+	done
+	"$PROJECT_ROOT/scripts/hyp-install.sh" status "$rust_tree" >/dev/null ||
+		die "$rust_tree is not back in its installed state"
+	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust >&2
 }
 
 make_baseline
