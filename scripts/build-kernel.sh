@@ -31,7 +31,9 @@ module_dir=$out/smc-imm-module
 # rust must have the Rust handler (check_config fails the build if its
 # option did not stick); a given tree has it once the series adds it.
 fragments=("$PROJECT_ROOT/configs/pkvm-minimal.config")
-if [ "$HANDLER" = rust ]; then
+# RUST_HANDLER=n builds a given tree's C handler (scripts/patches.sh, for
+# the C backport).
+if [ "$HANDLER" = rust ] && [ "${RUST_HANDLER:-y}" = y ]; then
 	if [ -z "$given_tree" ] || grep -q '^config NVHE_RUST_HOST_SMC$' "$tree/arch/arm64/kvm/Kconfig"; then
 		fragments+=("$PROJECT_ROOT/configs/rust-handler.config")
 	fi

@@ -120,10 +120,23 @@ apply_step() {
 	done
 }
 
+# The patches that change only the C handler (the 6.12 backport): their
+# code is compiled only with the Rust handler off, so build them that way.
+c_handler_patch() {
+	case $1 in
+	03-*) true ;;
+	*) false ;;
+	esac
+}
+
 build_step() {
-	step "bisect build: $1"
-	"$PROJECT_ROOT/scripts/build-kernel.sh" --tree "$rust_tree" "$KERNEL" rust >&2 ||
-		die "the series does not build after: $1"
+	local name=$1 subject rust_handler=y
+	subject=$(head -n 1 "$glue/messages/$name.txt")
+	! c_handler_patch "$name" || rust_handler=n
+	step "bisect build: $subject (Rust handler: $rust_handler)"
+	RUST_HANDLER=$rust_handler "$PROJECT_ROOT/scripts/build-kernel.sh" \
+		--tree "$rust_tree" "$KERNEL" rust >&2 ||
+		die "the series does not build after: $subject"
 }
 
 bisect_build() {
@@ -133,7 +146,7 @@ bisect_build() {
 	for patch in "$glue/$KERNEL"/*.patch; do
 		apply_step "$patch"
 		applied+=("$patch")
-		build_step "$(head -n 1 "$glue/messages/$(basename "$patch" .patch).txt")"
+		build_step "$(basename "$patch" .patch)"
 	done
 	# Undo what hyp-install does not apply (the 6.12 C backport).
 	for patch in "${applied[@]:2}"; do
