@@ -82,8 +82,10 @@ run_row() {
 check_rust_hyp() {
 	local kernel=$1 nvhe got=PASS
 	nvhe=$BUILD_ROOT/$kernel-rust/arch/arm64/kvm/hyp/nvhe
+	local symbols
+	symbols=$("llvm-nm$LLVM_SUFFIX" "$nvhe/kvm_nvhe.o") || got=FAIL
 	if [ ! -f "$nvhe/kvm_nvhe.symcheck" ] ||
-		! "llvm-nm$LLVM_SUFFIX" "$nvhe/kvm_nvhe.o" | grep -q ' T __kvm_nvhe_handle_host_smc$'; then
+		! grep -q ' T __kvm_nvhe_handle_host_smc$' <<<"$symbols"; then
 		got=FAIL
 	fi
 	record "hyp symbols $kernel rust" PASS "$got" 0
@@ -94,7 +96,7 @@ summary() {
 	printf '%s\n' "${rows[@]}"
 	echo
 	echo "smc-audit (SMC/HVC instructions in the built kernels):"
-	printf '  %s\n' "${audits[@]}"
+	printf '%s\n' "${audits[@]}"
 }
 
 # smc-audit on the built tree: only the test module may hold SMCs with a
@@ -102,7 +104,7 @@ summary() {
 run_audit() {
 	local kdir=$BUILD_ROOT/$1-$2 start=$SECONDS got=PASS
 	"$PROJECT_ROOT/scripts/audit.sh" "$kdir" >"$kdir/smc-audit.log" 2>&1 || got=FAIL
-	audits+=("$(grep -E ': summary:' "$kdir/smc-audit.log" | sed "s|$BUILD_ROOT/||")")
+	audits+=("$(grep -E ': summary:' "$kdir/smc-audit.log" | sed "s|$BUILD_ROOT/||; s|^|  |")")
 	record "smc-audit $1 $2" PASS "$got" $((SECONDS - start))
 }
 
