@@ -12,9 +12,7 @@ set -euo pipefail
 KERNEL=${1:?usage: boot.sh KERNEL HANDLER MODE}
 HANDLER=${2:?usage: boot.sh KERNEL HANDLER MODE}
 MODE=${3:?usage: boot.sh KERNEL HANDLER MODE}
-kernel_package "$KERNEL" >/dev/null
-check_handler "$HANDLER"
-check_mode "$MODE"
+check_run "$KERNEL" "$HANDLER" "$MODE"
 need_tool qemu-system-aarch64
 
 out=$BUILD_ROOT/$KERNEL-$HANDLER

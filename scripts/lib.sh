@@ -48,6 +48,14 @@ check_mode() {
 	esac
 }
 
+# The three choices of a testbed run, each checked, each with its own
+# message.
+check_run() {
+	kernel_package "$1" >/dev/null
+	check_handler "$2"
+	check_mode "$3"
+}
+
 # Make's -j for kernel builds: one more than the cores keeps both busy
 # while one job waits on I/O.
 build_jobs() {

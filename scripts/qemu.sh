@@ -9,9 +9,7 @@ set -euo pipefail
 KERNEL=${1:?usage: qemu.sh KERNEL HANDLER MODE}
 HANDLER=${2:?usage: qemu.sh KERNEL HANDLER MODE}
 MODE=${3:?usage: qemu.sh KERNEL HANDLER MODE}
-kernel_package "$KERNEL" >/dev/null
-check_handler "$HANDLER"
-check_mode "$MODE"
+check_run "$KERNEL" "$HANDLER" "$MODE"
 
 "$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" "$HANDLER"
 exec "$PROJECT_ROOT/scripts/boot.sh" "$KERNEL" "$HANDLER" "$MODE"
