@@ -111,6 +111,7 @@ run_audit() {
 main() {
 	run_step "host tests" "$PROJECT_ROOT/scripts/host-test.sh"
 	run_step "shellcheck" shellcheck_all
+	run_step "hyp-install (round trip, refusal)" "$PROJECT_ROOT/scripts/test-hyp-install.sh"
 	local kernel handler mode start
 	for kernel in "${KERNELS[@]}"; do
 		for handler in "${HANDLERS[@]}"; do

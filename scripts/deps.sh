@@ -69,7 +69,7 @@ install_busybox() {
 	fi
 	local tmp
 	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get download -qq busybox-static:arm64) ||
+	(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root busybox-static:arm64) ||
 		die "apt-get download busybox-static:arm64 failed; run 'apt-get update' and retry"
 	mkdir -p "$BUSYBOX_DIR.tmp"
 	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$BUSYBOX_DIR.tmp"
