@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # style.sh KERNEL: the kernel's Rust style gates on this project's Rust,
-# inside the KERNEL rust tree: rustfmt with the tree's .rustfmt.toml (what
-# `make rustfmtcheck` runs), and clippy through Kbuild (CLIPPY=1) on the
-# hyp object and the test module. Any diff or warning fails.
+# inside the KERNEL rust tree: `make rustfmtcheck` (and the same rustfmt
+# on the out-of-tree modules), and clippy through Kbuild (CLIPPY=1) on the
+# hyp object and the test modules. Any diff or warning fails.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -14,14 +14,20 @@ out=$BUILD_ROOT/$KERNEL-rust
 [ -f "$out/vmlinux" ] || die "$out is not built; run 'make build KERNEL=$KERNEL HANDLER=rust'"
 need_tool rustfmt
 
-step "rustfmt --check ($KERNEL tree's .rustfmt.toml)"
-rustfmt --check --edition 2021 --config-path "$tree/.rustfmt.toml" \
-	"$tree"/arch/arm64/kvm/hyp/nvhe/host_smc*.rs "$PROJECT_ROOT"/rust/*.rs
+kmake() {
+	make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" -j"$(build_jobs)" "$@"
+}
+
+step "make rustfmtcheck ($KERNEL tree, hyp code included)"
+kmake -s rustfmtcheck || die "rustfmtcheck: the $KERNEL tree's Rust is not formatted (diff above)"
+# Kbuild's rustfmtcheck does not look at external modules: run what it runs,
+# with the tree's configuration, on the test modules.
+step "rustfmt --check rust/ (the $KERNEL tree's .rustfmt.toml)"
+rustfmt --check --config-path "$tree/.rustfmt.toml" "$PROJECT_ROOT"/rust/*.rs
 
 clippy() {
 	local log=$out/clippy.log
-	make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" CLIPPY=1 \
-		-j"$(build_jobs)" "$@" >"$log" 2>&1 || {
+	kmake CLIPPY=1 "$@" >"$log" 2>&1 || {
 		tail -n 30 "$log" >&2
 		die "CLIPPY=1 build failed; log in $log"
 	}
@@ -32,10 +38,9 @@ clippy() {
 }
 
 step "clippy: hyp object ($KERNEL)"
-# Kbuild rebuilds only what the CLIPPY=1 command line changes.
+# CLIPPY=1 changes the objects' command lines, so Kbuild rebuilds them.
 clippy arch/arm64/kvm/hyp/nvhe/host_smc.o
-step "clippy: test module ($KERNEL)"
-touch "$out/smc-imm-module/rust/smc_imm_test.rs"
+step "clippy: test modules ($KERNEL)"
 clippy M="$out/smc-imm-module" modules
 
 # Back to objects built by rustc, so that the next build is incremental.
