@@ -20,10 +20,9 @@ import statistics
 import sys
 from pathlib import Path
 
+# Static path lengths have the C handler's own count as their target.
 TARGETS = {
     "round_trip_ratio": 1.00,
-    "reject_static_ratio": 1.00,
-    "accept_static_ratio": 1.00,
     "text_extra_bytes": 64,
 }
 

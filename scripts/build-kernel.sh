@@ -40,12 +40,7 @@ if [ "$HANDLER" = rust ] && [ "${RUST_HANDLER:-y}" = y ]; then
 fi
 
 kmake() {
-	local ccache=()
-	command -v ccache >/dev/null 2>&1 &&
-		ccache=("CC=ccache clang$LLVM_SUFFIX")
-	CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache} \
-		make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" "${ccache[@]}" \
-		-j"$(build_jobs)" "$@"
+	kernel_make "$tree" "$out" "$@"
 }
 
 # Every line of every fragment must have survived olddefconfig.

@@ -42,7 +42,6 @@ def disassemble(objdump, obj):
         [objdump, "-dr", "--no-show-raw-insn", "--section=.hyp.text", obj],
         check=True, capture_output=True, text=True).stdout
     insns, symbols, relocs = {}, {}, {}
-    last = None
     for line in text.splitlines():
         m = re.match(r"^([0-9a-f]+) <([^>]+)>:$", line)
         if m:
@@ -54,8 +53,7 @@ def disassemble(objdump, obj):
             continue
         m = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*?)\s*(//.*)?$", line)
         if m:
-            last = int(m.group(1), 16)
-            insns[last] = (m.group(2), m.group(3))
+            insns[int(m.group(1), 16)] = (m.group(2), m.group(3))
     return insns, symbols, relocs
 
 
@@ -248,7 +246,6 @@ def trace(insns, symbols, relocs, esr, x0_value, stop_at_call=None):
             if callee not in symbols:
                 raise Unfollowable(f"call to {callee} at {pc:#x}")
             stack.append(pc + 4)
-            # A callee's x0 is the context only if the caller passed it.
             pc = symbols[callee]
             continue
         if mnemonic in ("blr", "br"):

@@ -62,6 +62,19 @@ build_jobs() {
 	echo $(($(nproc) + 1))
 }
 
+# kernel_make TREE OUT ARGS...: make in the kernel TREE, building into OUT,
+# the way every build of this project does, so that the command lines Kbuild
+# records stay the same from one script to the next. Only CC goes through
+# ccache: HOSTCC also links Rust proc macros, which ccache breaks.
+kernel_make() {
+	local tree=$1 out=$2 ccache=()
+	shift 2
+	command -v ccache >/dev/null 2>&1 && ccache=("CC=ccache clang$LLVM_SUFFIX")
+	CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache} \
+		make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" "${ccache[@]}" \
+		-j"$(build_jobs)" "$@"
+}
+
 # cargo installs bindgen here; a fresh login shell may not have it on PATH.
 case ":$PATH:" in
 *":${CARGO_HOME:-$HOME/.cargo}/bin:"*) ;;

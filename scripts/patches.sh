@@ -62,18 +62,23 @@ make_baseline() {
 	touch "$scratch/.git/pkvm-smc-baseline"
 }
 
+# apply_patch TREE PATCH: one step of the series, with the files it adds.
+apply_patch() {
+	local tree=$1 patch=$2 file
+	patch -d "$tree" -p1 -F0 -s --no-backup-if-mismatch <"$patch" ||
+		die "$patch does not apply to $tree"
+	for file in $(new_files "$(basename "$patch" .patch)"); do
+		cp "$PROJECT_ROOT/hyp/$file" "$tree/arch/arm64/kvm/hyp/nvhe/$file"
+	done
+}
+
 commit_series() {
-	local patch name file
+	local patch
 	use_git_identity
 	for patch in "$glue/$KERNEL"/*.patch; do
-		name=$(basename "$patch" .patch)
-		patch -d "$scratch" -p1 -F0 -s --no-backup-if-mismatch <"$patch" ||
-			die "$patch does not apply to the $KERNEL baseline"
-		for file in $(new_files "$name"); do
-			cp "$PROJECT_ROOT/hyp/$file" "$scratch/arch/arm64/kvm/hyp/nvhe/$file"
-		done
+		apply_patch "$scratch" "$patch"
 		git -C "$scratch" add -A -f
-		git -C "$scratch" commit -q -s -F "$glue/messages/$name.txt"
+		git -C "$scratch" commit -q -s -F "$glue/messages/$(basename "$patch" .patch).txt"
 	done
 }
 
@@ -107,19 +112,6 @@ run_checkpatch() {
 	[ "$status" -eq 0 ] || die "checkpatch found problems (see above); fix them or justify them in $allowlist"
 }
 
-# Every patch must build on its own. The rust tree of the testbed is the
-# series' end state (01 and 02 are what hyp-install applies), so the
-# steps are built there, incrementally in build/KERNEL-rust/: back to the
-# pristine tree, then one patch at a time, then back to the installed state.
-apply_step() {
-	local patch=$1 name file
-	name=$(basename "$patch" .patch)
-	patch -d "$rust_tree" -p1 -F0 -s --no-backup-if-mismatch <"$patch"
-	for file in $(new_files "$name"); do
-		cp "$PROJECT_ROOT/hyp/$file" "$rust_tree/arch/arm64/kvm/hyp/nvhe/$file"
-	done
-}
-
 # The patches that change only the C handler (the 6.12 backport): their
 # code is compiled only with the Rust handler off, so build them that way.
 c_handler_patch() {
@@ -139,17 +131,20 @@ build_step() {
 		die "the series does not build after: $subject"
 }
 
+# Every patch must build on its own. The rust tree of the testbed is the
+# series' end state (01 and 02 are what hyp-install applies), so the
+# steps are built there, incrementally in build/KERNEL-rust/: back to the
+# pristine tree, then one patch at a time, then back to the installed state.
 bisect_build() {
-	local patch applied=()
+	local patch series=("$glue/$KERNEL"/*.patch)
 	rust_tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	"$PROJECT_ROOT/scripts/hyp-install.sh" uninstall "$rust_tree" >&2
-	for patch in "$glue/$KERNEL"/*.patch; do
-		apply_step "$patch"
-		applied+=("$patch")
+	for patch in "${series[@]}"; do
+		apply_patch "$rust_tree" "$patch"
 		build_step "$(basename "$patch" .patch)"
 	done
 	# Undo what hyp-install does not apply (the 6.12 C backport).
-	for patch in "${applied[@]:2}"; do
+	for patch in "${series[@]:2}"; do
 		patch -d "$rust_tree" -p1 -R -F0 -s --no-backup-if-mismatch <"$patch"
 	done
 	"$PROJECT_ROOT/scripts/hyp-install.sh" status "$rust_tree" >/dev/null ||

@@ -9,13 +9,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${1:?usage: style.sh KERNEL}
-tree=$CACHE_DIR/trees/$KERNEL-rust
 out=$BUILD_ROOT/$KERNEL-rust
 [ -f "$out/vmlinux" ] || die "$out is not built; run 'make build KERNEL=$KERNEL HANDLER=rust'"
 need_tool rustfmt
+tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 
 kmake() {
-	make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" -j"$(build_jobs)" "$@"
+	kernel_make "$tree" "$out" "$@"
 }
 
 step "make rustfmtcheck ($KERNEL tree, hyp code included)"
