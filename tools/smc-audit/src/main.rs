@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cli::{Command, Options};
+use cli::Options;
 use report::{FileError, FileReport, Format, Reporter, Summary, Totals};
 use walk::Entry;
 
@@ -28,14 +28,18 @@ const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let started = Instant::now();
-    let opts = match cli::parse(std::env::args_os().skip(1)) {
-        Ok(Command::Scan(opts)) => opts,
-        Ok(Command::Help) => {
-            print!("{}", cli::HELP);
+    let opts = match cli::parse(std::env::args_os()) {
+        Ok(opts) => opts,
+        // --help: clap's "error" holds the help text, for stdout. A reader
+        // that went away has nothing left to read, so a failed write is
+        // not worth reporting.
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
             return ExitCode::SUCCESS;
         }
         Err(err) => {
-            eprintln!("smc-audit: {err}\nTry 'smc-audit --help' for more information.");
+            let message = cli::describe(&err);
+            eprintln!("smc-audit: {message}\nTry 'smc-audit --help' for more information.");
             return ExitCode::from(EXIT_USAGE);
         }
     };
