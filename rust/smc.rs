@@ -2,26 +2,166 @@
 
 //! SMC calls from the host, shared by the test and the benchmark modules.
 //!
-//! Nothing here may issue an SMC with a non-zero immediate before
-//! [`pkvm_protected`] has said yes: outside pKVM such a call reaches EL3
-//! firmware with undefined results.
+//! Outside pKVM an SMC from the host reaches EL3 firmware, where one with a
+//! non-zero immediate has undefined results; with no EL2 and no EL3 an SMC
+//! is UNDEFINED. So nothing here issues an SMC, whatever its immediate,
+//! without a [`PkvmTrap`]: the proof that the host's SMCs trap to pKVM's
+//! hypervisor, which [`PkvmTrap::check`] alone can give.
+//!
+//! pKVM forwards to EL3 what it does not handle itself, so the safe calls
+//! are also limited to [`Query`]: calls that change no state anywhere, even
+//! if they reach the firmware.
 
 use core::arch::asm;
+use core::ffi::c_int;
 use kernel::bindings;
 
-pub(crate) const SMCCC_RET_NOT_SUPPORTED: u64 = u64::MAX;
+const SMCCC_RET_NOT_SUPPORTED: u64 = u64::MAX;
 
 pub(crate) const PSCI_VERSION: u64 = 0x8400_0000;
+
+/// `enum arm_smccc_conduit` and `ARM_SMCCC_VERSION_1_0`
+/// (include/linux/arm-smccc.h).
+const SMCCC_CONDUIT_NONE: c_int = 0;
+const SMCCC_CONDUIT_SMC: c_int = 1;
+const SMCCC_VERSION_1_0: u32 = 0x1_0000;
+
+unsafe extern "C" {
+    /// The conduit of the kernel's own SMCCC calls, as PSCI's probe found
+    /// it (the device tree's or ACPI's "method"); NONE below SMCCC v1.1,
+    /// where the kernel does not say. Exported GPL.
+    fn arm_smccc_1_1_get_conduit() -> c_int;
+
+    /// The SMCCC version the firmware reported; 1.0 when it did not answer
+    /// SMCCC_VERSION, or when there is no PSCI. Exported GPL.
+    fn arm_smccc_get_version() -> u32;
+
+    /// `is_pkvm_initialized()`, exported by the testbed's trees: the static
+    /// key that pKVM flips only once it has deprivileged the host.
+    #[cfg(kvm_pkvm_initialized)]
+    fn kvm_pkvm_initialized() -> bool;
+}
 
 /// x0..x17: SMCCC v1.2 passes arguments and results in these.
 pub(crate) type SmcRegs = [u64; 18];
 
+/// Proof that an SMC from this kernel traps to pKVM's hypervisor at EL2.
+///
+/// Only [`PkvmTrap::check`] makes one, and only when every condition holds;
+/// every function here that issues an SMC takes one.
+pub(crate) struct PkvmTrap {
+    _private: (),
+}
+
+impl PkvmTrap {
+    /// Checks that SMCs from this kernel trap to pKVM; otherwise says why
+    /// it cannot tell. `confirmed` is the loader's word that pKVM
+    /// initialised (`pkvm_confirmed=1`), which counts only where the kernel
+    /// does not export `kvm_pkvm_initialized()` to ask it directly.
+    pub(crate) fn check(confirmed: bool) -> Result<Self, &'static str> {
+        let current_el: u64;
+        // SAFETY: CurrentEL is readable at EL1 and EL2 and has no side
+        // effect.
+        unsafe { asm!("mrs {}, CurrentEL", out(reg) current_el, options(nomem, nostack)) };
+        if (current_el >> 2) & 3 != 1 {
+            return Err("kernel runs at EL2 (VHE): its SMCs go to EL3, not to pKVM");
+        }
+
+        // An HVC conduit means that another hypervisor serves this kernel.
+        // With SMCCC v1.0 firmware (QEMU's, older TF-A) the kernel does not
+        // tell the conduit, and pKVM's initialisation (checked below) has to
+        // vouch for it: pKVM needs a kernel booted at EL2 with PSCI, whose
+        // conduit is then SMC, and it traps the host's SMCs (HCR_EL2.TSC)
+        // whether EL3 exists or not.
+        // SAFETY: both take no argument and only read what PSCI's probe
+        // set at boot.
+        let (conduit, version) = unsafe { (arm_smccc_1_1_get_conduit(), arm_smccc_get_version()) };
+        let unknown_v1_0 = conduit == SMCCC_CONDUIT_NONE && version == SMCCC_VERSION_1_0;
+        if conduit != SMCCC_CONDUIT_SMC && !unknown_v1_0 {
+            return Err("the SMCCC conduit is not SMC");
+        }
+
+        let cap = bindings::ARM64_KVM_PROTECTED_MODE as usize;
+        let bits = core::mem::size_of::<core::ffi::c_ulong>() * 8;
+        // SAFETY: system_cpucaps is finalised before modules can load and
+        // is never written afterwards; the index is below ARM64_NCAPS.
+        let word = unsafe { (*core::ptr::addr_of!(bindings::system_cpucaps))[cap / bits] };
+        if word & (1 << (cap % bits)) == 0 {
+            return Err("pKVM protected mode is not enabled (boot with kvm-arm.mode=protected)");
+        }
+
+        // The capability follows the command line: it is set even if pKVM
+        // then failed to initialise, and then nothing traps the SMCs.
+        #[cfg(kvm_pkvm_initialized)]
+        {
+            let _ = confirmed;
+            // SAFETY: reads a static key; callable from any context.
+            if !unsafe { kvm_pkvm_initialized() } {
+                return Err("protected mode was requested but pKVM did not initialise");
+            }
+        }
+        #[cfg(not(kvm_pkvm_initialized))]
+        if !confirmed {
+            return Err("pKVM not confirmed: this kernel cannot tell (no \
+                        kvm_pkvm_initialized()), load with pkvm_confirmed=1 as \
+                        smc_imm.sh does once KVM says it initialised");
+        }
+
+        Ok(Self { _private: () })
+    }
+}
+
+/// An SMCCC call that changes no state, whatever immediate it is issued
+/// with: pKVM forwards to EL3 what it does not reject, so a call is only safe
+/// to issue from a test if it is read-only both in PSCI, SMCCC or FF-A terms
+/// and in pKVM's PSCI relay and FF-A proxy.
+#[derive(Clone, Copy)]
+pub(crate) struct Query {
+    function_id: u64,
+    args: [u64; 3],
+}
+
+impl Query {
+    /// PSCI_VERSION: the call of most cases, and of the benchmark.
+    pub(crate) const fn psci_version() -> Self {
+        // SAFETY: pKVM's relay forwards PSCI_VERSION to EL3 untouched, and
+        // it returns the version and nothing else.
+        unsafe { Self::new(PSCI_VERSION, [0; 3]) }
+    }
+
+    /// A call with `function_id` in x0, `args` in x1..x3, zeroes in x4..x17.
+    ///
+    /// # Safety
+    ///
+    /// The call must change no state, whatever immediate it is issued with,
+    /// both where pKVM handles it (psci-relay.c, ffa.c in 6.12 and 7.3) and
+    /// where pKVM forwards it to EL3 firmware.
+    pub(crate) const unsafe fn new(function_id: u64, args: [u64; 3]) -> Self {
+        Self { function_id, args }
+    }
+
+    /// x0..x17 for the call.
+    pub(crate) fn regs(&self) -> SmcRegs {
+        let mut regs = [0; 18];
+        regs[0] = self.function_id;
+        regs[1..4].copy_from_slice(&self.args);
+        regs
+    }
+}
+
 /// Issues `smc #IMM` with `regs` in x0..x17 and returns what comes back.
-pub(crate) fn smc<const IMM: u16>(mut regs: SmcRegs) -> SmcRegs {
-    // SAFETY: callers issue a non-zero IMM only once `pkvm_protected()`
-    // holds, so the call traps to pKVM rather than reaching EL3 firmware.
-    // An SMC may change x0..x17 and nothing else (SMCCC), and all of them
-    // are operands here.
+///
+/// # Safety
+///
+/// pKVM forwards to EL3 the calls it does not reject, so `regs` must be a
+/// call the system can afford to have executed by the firmware (see
+/// [`Query`]), or one that the caller has seen pKVM reject with this
+/// immediate.
+pub(crate) unsafe fn smc<const IMM: u16>(_trap: &PkvmTrap, mut regs: SmcRegs) -> SmcRegs {
+    // SAFETY: the `PkvmTrap` says this SMC traps to pKVM rather than being
+    // UNDEFINED or reaching EL3 unchecked, and the caller vouches for the
+    // call itself. An SMC may change x0..x17 and nothing else (SMCCC), and
+    // all of them are operands here.
     unsafe {
         asm!(
             "smc #{imm}",
@@ -38,37 +178,39 @@ pub(crate) fn smc<const IMM: u16>(mut regs: SmcRegs) -> SmcRegs {
     regs
 }
 
-/// An SMC call with arguments in x0..x3 and the rest zero; returns x0.
-pub(crate) fn call<const IMM: u16>(function_id: u64, args: [u64; 3]) -> u64 {
-    let mut regs = [0; 18];
-    regs[0] = function_id;
-    regs[1..4].copy_from_slice(&args);
-    smc::<IMM>(regs)[0]
+/// Issues `query` with `smc #IMM`; returns x0.
+pub(crate) fn call<const IMM: u16>(trap: &PkvmTrap, query: Query) -> u64 {
+    // SAFETY: a `Query` changes no state even if pKVM forwards it to EL3.
+    let regs = unsafe { smc::<IMM>(trap, query.regs()) };
+    regs[0]
 }
 
-/// True when SMCs from this kernel trap to pKVM in protected mode, so that
-/// a non-zero immediate cannot reach EL3 firmware; otherwise why not.
-pub(crate) fn pkvm_protected() -> core::result::Result<(), &'static str> {
-    let current_el: u64;
-    // SAFETY: CurrentEL is readable at EL1 and EL2 and has no side effect.
-    unsafe { asm!("mrs {}, CurrentEL", out(reg) current_el, options(nomem, nostack)) };
-    if (current_el >> 2) & 3 != 1 {
-        return Err("kernel runs at EL2 (VHE): its SMCs go to EL3, not to pKVM");
+/// Issues `query` with `smc #1` followed by two instructions that add 1
+/// and 2 to x20; returns x0 and x20. The host must resume right after the
+/// `smc`, so both run and x20 is 3: 2 means the hypervisor moved ELR past
+/// one more instruction than the `smc` (x20 because an SMC may change
+/// x0..x17, and x18, x19, x29 and x30 are not for inline assembly).
+pub(crate) fn smc1_then_count(_trap: &PkvmTrap, query: Query) -> (u64, u64) {
+    let regs = query.regs();
+    let (x0, count): (u64, u64);
+    // SAFETY: the `PkvmTrap` says this SMC traps to pKVM, and a `Query`
+    // changes no state even if pKVM forwards it to EL3. x0..x17 may change
+    // (SMCCC) and are all operands here.
+    unsafe {
+        asm!(
+            "smc #1",
+            "add x20, x20, #1",
+            "add x20, x20, #2",
+            inout("x0") regs[0] => x0, inout("x1") regs[1] => _,
+            inout("x2") regs[2] => _, inout("x3") regs[3] => _,
+            out("x4") _, out("x5") _, out("x6") _, out("x7") _, out("x8") _,
+            out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
+            out("x14") _, out("x15") _, out("x16") _, out("x17") _,
+            inout("x20") 0u64 => count,
+            options(nostack),
+        );
     }
-
-    let cap = bindings::ARM64_KVM_PROTECTED_MODE as usize;
-    let bits = c_ulong_bits();
-    // SAFETY: system_cpucaps is finalised before modules can load and is
-    // never written afterwards; the index is below ARM64_NCAPS.
-    let word = unsafe { (*core::ptr::addr_of!(bindings::system_cpucaps))[cap / bits] };
-    if word & (1 << (cap % bits)) == 0 {
-        return Err("pKVM protected mode is not active (boot with kvm-arm.mode=protected)");
-    }
-    Ok(())
-}
-
-const fn c_ulong_bits() -> usize {
-    core::mem::size_of::<core::ffi::c_ulong>() * 8
+    (x0, count)
 }
 
 pub(crate) fn is_not_supported(x0: u64) -> bool {

@@ -7,43 +7,118 @@
 //! with it. Under pKVM the host is untrusted and its SMCs trap to EL2, which
 //! must answer them with `SMCCC_RET_NOT_SUPPORTED` and forward nothing.
 //!
-//! Loading the module runs every case and prints KTAP to the kernel log;
-//! the load fails if any case fails, as kselftest modules do.
+//! Loading the module runs the cases and prints KTAP to the kernel log; the
+//! load fails if any case fails, as kselftest modules do. The parameters
+//! `sweep`, `destructive` and `all_cpus` leave cases out (they are reported
+//! as skipped); `pkvm_confirmed` is the loader's word that pKVM initialised,
+//! needed on kernels that cannot say so themselves (see [`PkvmTrap`]).
 //!
 //! An SMC with a non-zero immediate that reaches real EL3 firmware has
-//! undefined results, so none is issued unless the kernel runs at EL1 with
-//! pKVM in protected mode; otherwise every case is skipped.
+//! undefined results, so the module issues no SMC at all unless SMCs trap
+//! to pKVM, and no further non-zero immediate once `smc #1` was not
+//! rejected: on such a kernel they reach the firmware.
 
 use core::arch::{asm, global_asm};
 use core::ffi::c_void;
 use core::fmt;
+use core::num::NonZeroU16;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{bindings, prelude::*};
 
+#[macro_use]
+mod module_params;
 mod smc;
-use smc::{call, counter, is_not_supported, pkvm_protected, smc, SmcRegs, PSCI_VERSION};
+use smc::{
+    call, counter, is_not_supported, smc, smc1_then_count, PkvmTrap, Query, SmcRegs, PSCI_VERSION,
+};
 
-module! {
+module_with_params! {
     type: SmcImmTest,
     name: "smc_imm_test",
+    authors: ["pkvm-smc-imm developers"],
     description: "pKVM rejects host SMCs with a non-zero immediate",
     license: "GPL",
+    params: {
+        sweep: bool {
+            default: true,
+            description: "Issue every immediate 1..=65535 (case 3; the destructive case needs it)",
+        },
+        destructive: bool {
+            default: true,
+            description: "Issue CPU_OFF, CPU_ON, SYSTEM_RESET, SYSTEM_OFF with immediate 1, once rejected",
+        },
+        all_cpus: bool {
+            default: true,
+            description: "Issue smc #1 from every online CPU at once",
+        },
+        power_states: bool {
+            default: false,
+            description: "Issue a power-down CPU_SUSPEND with the SMCCC call hint set (case 10)",
+        },
+        pkvm_confirmed: bool {
+            default: false,
+            description: "The loader checked that pKVM initialised (needed without kvm_pkvm_initialized)",
+        },
+    },
 }
 
-const SMCCC_VERSION: u64 = 0x8000_0000;
 const PSCI_CPU_OFF: u64 = 0x8400_0002;
 const PSCI_CPU_ON_64: u64 = 0xc400_0003;
 const PSCI_AFFINITY_INFO_64: u64 = 0xc400_0004;
 const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
 const PSCI_SYSTEM_RESET: u64 = 0x8400_0009;
 const PSCI_FEATURES: u64 = 0x8400_000a;
+const PSCI_CPU_SUSPEND_64: u64 = 0xc400_0001;
+/// PSCI's original power_state format: StateType (bit 16) power-down.
+const PSCI_POWER_STATE_POWERDOWN: u64 = 1 << 16;
+/// `ARM_SMCCC_CALL_HINTS`: SMCCC 1.3's "SVE state not live" hint, which the
+/// host kernel sets on its own SMCs and pKVM masks before dispatching.
+const SMCCC_CALL_HINTS: u64 = 1 << 16;
+const SMCCC_VERSION: u64 = 0x8000_0000;
+const SMCCC_ARCH_FEATURES: u64 = 0x8000_0001;
+const SMCCC_ARCH_WORKAROUND_1: u64 = 0x8000_8000;
 const FFA_VERSION: u64 = 0x8400_0063;
-const FFA_VERSION_1_1: u64 = 0x1_0001;
+const FFA_FEATURES: u64 = 0x8400_0064;
 /// MPIDR_EL1 affinity fields Aff0..Aff3, as PSCI takes a target CPU.
 const MPIDR_HWID_MASK: u64 = 0xff_00ff_ffff;
 
-const CASES: u32 = 8;
 const CONCURRENT_CALLS_PER_CPU: u32 = 2000;
+
+// Read-only calls that do something with immediate 0, so that their
+// rejection with a non-zero immediate means something (case 6). Each is
+// safe on hardware, where pKVM forwards to EL3 firmware what it does not
+// handle itself (psci-relay.c and ffa.c, the same in 6.12 and 7.3):
+
+// SAFETY: PSCI_FEATURES is a query of what the firmware implements, and the
+// PSCI relay forwards it to EL3 untouched.
+const PSCI_FEATURES_OF_VERSION: Query = unsafe { Query::new(PSCI_FEATURES, [PSCI_VERSION, 0, 0]) };
+// SAFETY: neither PSCI nor FF-A, so pKVM forwards it; SMCCC_VERSION returns
+// the version the kernel itself read at boot.
+const SMCCC_VERSION_QUERY: Query = unsafe { Query::new(SMCCC_VERSION, [0; 3]) };
+// SAFETY: forwarded like SMCCC_VERSION; the Spectre-v2 probe that the
+// kernel itself issues at boot.
+const SMCCC_ARCH_FEATURES_OF_WORKAROUND_1: Query =
+    unsafe { Query::new(SMCCC_ARCH_FEATURES, [SMCCC_ARCH_WORKAROUND_1, 0, 0]) };
+// SAFETY: never FFA_VERSION itself, which negotiates the version in pKVM's
+// FF-A proxy and may lock it before the host's FF-A driver spoke. Before
+// that negotiation the proxy answers FFA_FEATURES itself (an FFA_ERROR);
+// after it, FFA_FEATURES(FFA_VERSION) goes on to the SPMC, for which it is
+// a query.
+const FFA_FEATURES_OF_VERSION: Query = unsafe { Query::new(FFA_FEATURES, [FFA_VERSION, 0, 0]) };
+// SAFETY: pKVM either rejects a function ID with bits above 31 (7.1 and
+// later) or relays it as PSCI_VERSION (the relay keeps the low 32 bits, and
+// SMCCC has the firmware read w0 only): read-only either way. Case 9.
+const PSCI_VERSION_UPPER_BIT: Query = unsafe { Query::new(PSCI_VERSION | 1 << 32, [0; 3]) };
+
+/// PSCI_AFFINITY_INFO_64(this CPU, level 0): whether this CPU is on.
+fn affinity_info_self() -> Query {
+    let mpidr: u64;
+    // SAFETY: MPIDR_EL1 is readable at EL1 and has no side effect.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    // SAFETY: the relay forwards AFFINITY_INFO_64 to EL3 untouched, and it
+    // only reports a CPU's state.
+    unsafe { Query::new(PSCI_AFFINITY_INFO_64, [mpidr & MPIDR_HWID_MASK, 0, 0]) }
+}
 
 // The immediate is part of the instruction, so sweeping all of them needs
 // one stub per value: `bti c; smc #imm; ret`, 12 bytes each, for 1..=65535.
@@ -51,6 +126,7 @@ global_asm!(
     ".pushsection .text, \"ax\"",
     ".balign 4",
     ".globl smc_imm_test_stubs",
+    ".type smc_imm_test_stubs, %function",
     "smc_imm_test_stubs:",
     ".set smc_imm, 1",
     ".rept 65535",
@@ -59,6 +135,7 @@ global_asm!(
     "ret",
     ".set smc_imm, smc_imm + 1",
     ".endr",
+    ".size smc_imm_test_stubs, . - smc_imm_test_stubs",
     ".popsection",
 );
 
@@ -66,25 +143,32 @@ const STUB_BYTES: usize = 12;
 
 unsafe extern "C" {
     static smc_imm_test_stubs: [u8; 65535 * STUB_BYTES];
+    /// Exported GPL; `CONFIG_HOTPLUG_CPU` kernels only (elsewhere it is an
+    /// empty inline).
+    #[cfg(CONFIG_HOTPLUG_CPU)]
+    fn cpus_read_lock();
+    #[cfg(CONFIG_HOTPLUG_CPU)]
+    fn cpus_read_unlock();
 }
 
-/// Issues `smc #imm` (imm != 0) with `function_id` in x0 and zeroes in
-/// x1..x3, through the stub for `imm`; returns x0.
-fn call_with_imm(imm: u16, function_id: u64) -> u64 {
-    let index = usize::from(imm.saturating_sub(1));
+/// Issues `query` with `smc #imm`, through the stub for `imm`; returns x0.
+fn call_with_imm(_trap: &PkvmTrap, imm: NonZeroU16, query: Query) -> u64 {
+    let index = usize::from(imm.get() - 1);
     let base = core::ptr::addr_of!(smc_imm_test_stubs).cast::<u8>();
     let stub = base.wrapping_add(index * STUB_BYTES);
-    let mut x0 = function_id;
+    let regs = query.regs();
+    let mut x0 = regs[0];
     // SAFETY: `stub` is the stub for `imm`, which issues one SMC and
-    // returns; as for `smc()`, callers establish `pkvm_protected()` first.
-    // It may change x0..x17 (SMCCC) and the call itself x30: all are
-    // declared clobbered. `blr` is not a CFI-checked indirect call.
+    // returns. The `PkvmTrap` says it traps to pKVM, and a `Query` changes
+    // no state even if pKVM forwards it. The SMC may change x0..x17
+    // (SMCCC), the call x30: all are declared clobbered. `blr` is not a
+    // CFI-checked indirect call.
     unsafe {
         asm!(
             "blr {stub}",
             stub = in(reg) stub,
             inout("x0") x0,
-            inout("x1") 0u64 => _, inout("x2") 0u64 => _, inout("x3") 0u64 => _,
+            inout("x1") regs[1] => _, inout("x2") regs[2] => _, inout("x3") regs[3] => _,
             out("x4") _, out("x5") _, out("x6") _, out("x7") _, out("x8") _,
             out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
             out("x14") _, out("x15") _, out("x16") _, out("x17") _, out("x30") _,
@@ -93,40 +177,36 @@ fn call_with_imm(imm: u16, function_id: u64) -> u64 {
     x0
 }
 
-fn own_mpidr() -> u64 {
-    let mpidr: u64;
-    // SAFETY: MPIDR_EL1 is readable at EL1 and has no side effect.
-    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
-    mpidr & MPIDR_HWID_MASK
-}
-
 /// KTAP output, one line per `pr_info!`.
 #[derive(Default)]
-struct Totals {
-    next: u32,
+struct Ktap {
+    /// Cases reported so far: `run()` reports them in `CASES` order.
+    reported: usize,
     pass: u32,
     fail: u32,
     skip: u32,
 }
 
-impl Totals {
-    fn begin(plan: u32) -> Self {
+impl Ktap {
+    fn begin() -> Self {
         pr_info!("KTAP version 1\n");
-        pr_info!("1..{}\n", plan);
-        Self {
-            next: 1,
-            ..Self::default()
-        }
+        pr_info!("1..{}\n", CASES.len());
+        Self::default()
     }
 
     fn diag(args: fmt::Arguments<'_>) {
         pr_info!("# {}\n", args);
     }
 
-    fn result(&mut self, passed: bool, name: &str, detail: fmt::Arguments<'_>) {
+    /// `ok N name # detail`; the detail of a skipped case starts with SKIP.
+    fn line(&mut self, index: usize, passed: bool, detail: fmt::Arguments<'_>) {
         let status = if passed { "ok" } else { "not ok" };
-        pr_info!("{} {} {} # {}\n", status, self.next, name, detail);
-        self.next += 1;
+        pr_info!("{} {} {} # {}\n", status, index + 1, CASES[index], detail);
+        self.reported = index + 1;
+    }
+
+    fn result(&mut self, case: Case, passed: bool, detail: fmt::Arguments<'_>) {
+        self.line(case as usize, passed, detail);
         if passed {
             self.pass += 1;
         } else {
@@ -134,10 +214,16 @@ impl Totals {
         }
     }
 
-    fn skip(&mut self, name: &str, reason: &str) {
-        pr_info!("ok {} {} # SKIP {}\n", self.next, name, reason);
-        self.next += 1;
+    fn skip(&mut self, case: Case, reason: &str) {
+        self.line(case as usize, true, format_args!("SKIP {}", reason));
         self.skip += 1;
+    }
+
+    fn skip_rest(&mut self, reason: &str) {
+        for index in self.reported..CASES.len() {
+            self.line(index, true, format_args!("SKIP {}", reason));
+            self.skip += 1;
+        }
     }
 
     fn finish(&self) {
@@ -150,63 +236,88 @@ impl Totals {
     }
 }
 
-const NAMES: [&str; CASES as usize] = [
+/// The cases, in KTAP order.
+#[derive(Clone, Copy)]
+enum Case {
+    Baseline,
+    ResumesAfterSmc,
+    Smc1PsciVersion,
+    Sweep,
+    PreservesX4ToX17,
+    PreservesX1ToX3,
+    ReadOnlyCalls,
+    Destructive,
+    AllCpus,
+    UpperBits,
+    CallHints,
+}
+
+const CASES: [&str; 11] = [
     "smc0_psci_version_baseline",
+    "smc1_resumes_at_the_next_instruction",
     "smc1_psci_version_not_supported",
     "smc_all_nonzero_imm_not_supported",
-    "smc1_preserves_x1_to_x17",
-    "smc_nonzero_imm_smc32_smc64_psci_ffa",
+    "smc1_preserves_x4_to_x17_smccc",
+    "smc1_preserves_x1_to_x3_as_upstream",
+    "smc_nonzero_imm_read_only_calls_not_supported",
     "smc_nonzero_imm_destructive_psci_harmless",
     "smc1_concurrent_on_all_cpus",
     "smc0_upper_32_bit_function_id_rejected",
+    "smc0_call_hint_masked_before_the_relay",
 ];
 
-fn baseline(ktap: &mut Totals) -> bool {
-    let version = call::<0>(PSCI_VERSION, [0; 3]);
+fn baseline(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
+    let version = call::<0>(trap, Query::psci_version());
     let major = (version >> 16) & 0x7fff;
     let passed = version >> 31 == 0 && major >= 1;
     ktap.result(
+        Case::Baseline,
         passed,
-        NAMES[0],
         format_args!("PSCI_VERSION = {:#x}", version),
     );
     passed
 }
 
-fn smc1_psci_version(ktap: &mut Totals) -> bool {
-    let x0 = call::<1>(PSCI_VERSION, [0; 3]);
+fn smc1_psci_version(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
+    let x0 = call::<1>(trap, Query::psci_version());
     let passed = is_not_supported(x0);
-    ktap.result(passed, NAMES[1], format_args!("x0 = {:#x}", x0));
+    ktap.result(
+        Case::Smc1PsciVersion,
+        passed,
+        format_args!("x0 = {:#x}", x0),
+    );
     passed
 }
 
-fn sweep(ktap: &mut Totals) -> bool {
+fn sweep(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
     let (start, frequency) = counter();
     let mut offenders = 0u32;
-    let mut first_offender = 0u16;
-    for imm in 1..=u16::MAX {
-        if !is_not_supported(call_with_imm(imm, PSCI_VERSION)) {
-            if offenders == 0 {
-                first_offender = imm;
-            }
+    let mut first_offender = None;
+    for imm in (1..=u16::MAX).filter_map(NonZeroU16::new) {
+        if !is_not_supported(call_with_imm(trap, imm, Query::psci_version())) {
+            first_offender.get_or_insert(imm);
             offenders += 1;
         }
     }
     let (end, _) = counter();
     let ms = end.wrapping_sub(start) * 1000 / frequency.max(1);
-    let passed = offenders == 0;
-    if !passed {
-        Totals::diag(format_args!("first offender: smc #{:#x}", first_offender));
+    if let Some(imm) = first_offender {
+        Ktap::diag(format_args!("first offender: smc #{:#x}", imm));
     }
     ktap.result(
-        passed,
-        NAMES[2],
+        Case::Sweep,
+        offenders == 0,
         format_args!("65535 immediates in {} ms, {} not rejected", ms, offenders),
     );
-    passed
+    offenders == 0
 }
 
-fn registers_preserved(ktap: &mut Totals) {
+/// Cases 4 and 5, from one `smc #1` PSCI_VERSION with a distinct value in
+/// each of x1..x17. SMCCC (v1.1 on) has a call return x4..x17 unchanged
+/// unless it defines results there; x1..x3 it may corrupt when the result
+/// is in x0 only. Upstream's C handler writes only x0 when it rejects, and
+/// this project pins that as well.
+fn registers_preserved(trap: &PkvmTrap, ktap: &mut Ktap) {
     let mut before: SmcRegs = [0; 18];
     for (i, reg) in before.iter_mut().enumerate() {
         // Distinct per register and per byte, so a swap or a partial
@@ -214,54 +325,61 @@ fn registers_preserved(ktap: &mut Totals) {
         *reg = 0x5a5a_0000_0000_0000 | ((i as u64) << 40) | ((i as u64) * 0x0101_0101);
     }
     before[0] = PSCI_VERSION;
-    let after = smc::<1>(before);
-    let mut changed = 0;
-    for i in 1..before.len() {
-        if after[i] != before[i] {
-            Totals::diag(format_args!(
-                "x{} changed: {:#x} -> {:#x}",
-                i, before[i], after[i]
-            ));
-            changed += 1;
+    // SAFETY: PSCI_VERSION is read-only whatever x1..x17 hold, and the
+    // caller has seen `smc #1` PSCI_VERSION rejected.
+    let after = unsafe { smc::<1>(trap, before) };
+    let changed = |range: core::ops::RangeInclusive<usize>| {
+        let mut changed = 0;
+        for i in range {
+            if after[i] != before[i] {
+                Ktap::diag(format_args!(
+                    "x{} changed: {:#x} -> {:#x}",
+                    i, before[i], after[i]
+                ));
+                changed += 1;
+            }
         }
-    }
-    let passed = is_not_supported(after[0]) && changed == 0;
+        changed
+    };
+    let rejected = is_not_supported(after[0]);
+    let high = changed(4..=17);
     ktap.result(
-        passed,
-        NAMES[3],
-        format_args!("x0 = {:#x}, {} of x1..x17 changed", after[0], changed),
+        Case::PreservesX4ToX17,
+        rejected && high == 0,
+        format_args!("x0 = {:#x}, {} of x4..x17 changed (SMCCC)", after[0], high),
+    );
+    let low = changed(1..=3);
+    ktap.result(
+        Case::PreservesX1ToX3,
+        rejected && low == 0,
+        format_args!("{} of x1..x3 changed (upstream writes x0 only)", low),
     );
 }
 
-/// Calls that succeed with imm 0 discriminate; the others (QEMU answers -1
-/// to what it does not implement) still must not succeed with imm != 0.
-fn function_classes(ktap: &mut Totals) {
-    let mpidr = own_mpidr();
-    let calls: [(&str, u64, [u64; 3]); 5] = [
-        ("SMCCC_VERSION", SMCCC_VERSION, [0; 3]),
+/// Each call must be rejected with immediates 1 and 0xffff; with immediate
+/// 0 it is reported, and discriminates where it does not return -1 (QEMU
+/// answers -1 to what it does not implement).
+fn read_only_calls(trap: &PkvmTrap, ktap: &mut Ktap) {
+    let calls = [
+        ("PSCI_VERSION", Query::psci_version()),
+        ("PSCI_FEATURES(PSCI_VERSION)", PSCI_FEATURES_OF_VERSION),
+        ("PSCI_AFFINITY_INFO_64(self)", affinity_info_self()),
+        ("SMCCC_VERSION", SMCCC_VERSION_QUERY),
         (
-            "PSCI_FEATURES(PSCI_VERSION)",
-            PSCI_FEATURES,
-            [PSCI_VERSION, 0, 0],
+            "SMCCC_ARCH_FEATURES(WORKAROUND_1)",
+            SMCCC_ARCH_FEATURES_OF_WORKAROUND_1,
         ),
-        (
-            "PSCI_AFFINITY_INFO_64(self)",
-            PSCI_AFFINITY_INFO_64,
-            [mpidr, 0, 0],
-        ),
-        ("FFA_VERSION(1.1)", FFA_VERSION, [FFA_VERSION_1_1, 0, 0]),
-        ("PSCI_VERSION", PSCI_VERSION, [0; 3]),
+        ("FFA_FEATURES(FFA_VERSION)", FFA_FEATURES_OF_VERSION),
     ];
     let mut failures = 0;
-    for (name, function_id, args) in calls {
-        let imm0 = call::<0>(function_id, args);
-        let imm1 = call::<1>(function_id, args);
-        let imm_max = call::<0xffff>(function_id, args);
-        let ok = is_not_supported(imm1) && is_not_supported(imm_max);
-        if !ok {
+    for (name, query) in calls {
+        let imm0 = call::<0>(trap, query);
+        let imm1 = call::<1>(trap, query);
+        let imm_max = call::<0xffff>(trap, query);
+        if !is_not_supported(imm1) || !is_not_supported(imm_max) {
             failures += 1;
         }
-        Totals::diag(format_args!(
+        Ktap::diag(format_args!(
             "{}: imm 0 -> {:#x}{}, imm 1 -> {:#x}, imm 0xffff -> {:#x}",
             name,
             imm0,
@@ -275,35 +393,45 @@ fn function_classes(ktap: &mut Totals) {
         ));
     }
     ktap.result(
+        Case::ReadOnlyCalls,
         failures == 0,
-        NAMES[4],
         format_args!("{} of {} not rejected", failures, calls.len()),
     );
 }
 
 /// Each of these would take a CPU or the machine down if it reached EL3.
-fn destructive(ktap: &mut Totals) {
-    let mpidr = own_mpidr();
-    let calls: [(&str, u64, [u64; 3]); 4] = [
-        ("CPU_OFF", PSCI_CPU_OFF, [0; 3]),
-        ("CPU_ON_64(self)", PSCI_CPU_ON_64, [mpidr, 0, 0]),
-        ("SYSTEM_RESET", PSCI_SYSTEM_RESET, [0; 3]),
-        ("SYSTEM_OFF", PSCI_SYSTEM_OFF, [0; 3]),
+///
+/// # Safety
+///
+/// pKVM must have rejected `smc #1` and every other non-zero immediate.
+unsafe fn destructive(trap: &PkvmTrap, ktap: &mut Ktap) {
+    let mpidr: u64;
+    // SAFETY: MPIDR_EL1 is readable at EL1 and has no side effect.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    let calls: [(&str, u64, u64); 4] = [
+        ("CPU_OFF", PSCI_CPU_OFF, 0),
+        ("CPU_ON_64(self)", PSCI_CPU_ON_64, mpidr & MPIDR_HWID_MASK),
+        ("SYSTEM_RESET", PSCI_SYSTEM_RESET, 0),
+        ("SYSTEM_OFF", PSCI_SYSTEM_OFF, 0),
     ];
     let mut failures = 0;
-    for (name, function_id, args) in calls {
-        let x0 = call::<1>(function_id, args);
+    for (name, function_id, target) in calls {
+        let mut regs: SmcRegs = [0; 18];
+        regs[0] = function_id;
+        regs[1] = target;
+        // SAFETY: with immediate 1 the call is rejected (the caller's
+        // guarantee), so it never reaches the relay or EL3.
+        let x0 = unsafe { smc::<1>(trap, regs) }[0];
         if !is_not_supported(x0) {
             failures += 1;
         }
-        Totals::diag(format_args!("{} with imm 1 -> {:#x}", name, x0));
+        Ktap::diag(format_args!("{} with imm 1 -> {:#x}", name, x0));
     }
     // Still here, and the channel still answers.
-    let version = call::<0>(PSCI_VERSION, [0; 3]);
-    let passed = failures == 0 && !is_not_supported(version);
+    let version = call::<0>(trap, Query::psci_version());
     ktap.result(
-        passed,
-        NAMES[5],
+        Case::Destructive,
+        failures == 0 && !is_not_supported(version),
         format_args!(
             "{} of {} not rejected, PSCI_VERSION after = {:#x}",
             failures,
@@ -313,7 +441,8 @@ fn destructive(ktap: &mut Totals) {
     );
 }
 
-struct ConcurrentRun {
+struct ConcurrentRun<'a> {
+    trap: &'a PkvmTrap,
     cpus: AtomicU32,
     wrong: AtomicU32,
 }
@@ -324,23 +453,56 @@ struct ConcurrentRun {
 ///
 /// `info` must point to a `ConcurrentRun` that outlives the call.
 unsafe extern "C" fn concurrent_rejects(info: *mut c_void) {
-    // SAFETY: `info` points to the `ConcurrentRun` that `concurrent()`
-    // keeps alive until every CPU has returned (wait = true).
-    let run = unsafe { &*info.cast::<ConcurrentRun>() };
+    // SAFETY: `info` points to the `ConcurrentRun` that `all_cpus()` keeps
+    // alive until every CPU has returned (wait = true).
+    let run = unsafe { &*info.cast::<ConcurrentRun<'_>>() };
     for _ in 0..CONCURRENT_CALLS_PER_CPU {
-        if !is_not_supported(call::<1>(PSCI_VERSION, [0; 3])) {
+        if !is_not_supported(call::<1>(run.trap, Query::psci_version())) {
             run.wrong.fetch_add(1, Ordering::Relaxed);
         }
     }
     run.cpus.fetch_add(1, Ordering::Relaxed);
 }
 
-fn concurrent(ktap: &mut Totals) {
+/// CPU hotplug held off while this lives, so that the CPUs that ran the
+/// calls can be compared with the CPUs counted online. Without
+/// `CONFIG_HOTPLUG_CPU` no CPU comes or goes once modules can load, and
+/// `cpus_read_lock()` is an empty inline.
+struct HotplugLock;
+
+impl HotplugLock {
+    fn new() -> Self {
+        #[cfg(CONFIG_HOTPLUG_CPU)]
+        {
+            // SAFETY: module init runs in process context, where the
+            // hotplug lock may be taken; `drop` releases it.
+            unsafe { cpus_read_lock() };
+        }
+        Self
+    }
+}
+
+impl Drop for HotplugLock {
+    fn drop(&mut self) {
+        #[cfg(CONFIG_HOTPLUG_CPU)]
+        {
+            // SAFETY: taken by `new`.
+            unsafe { cpus_read_unlock() };
+        }
+    }
+}
+
+fn all_cpus(trap: &PkvmTrap, ktap: &mut Ktap) {
     let run = ConcurrentRun {
+        trap,
         cpus: AtomicU32::new(0),
         wrong: AtomicU32::new(0),
     };
-    // SAFETY: the callback only reads `run` through atomics, and with wait
+    let _hotplug = HotplugLock::new();
+    // SAFETY: `num_online_cpus()` is this atomic read, which C inlines.
+    let online =
+        unsafe { core::ptr::addr_of!(bindings::__num_online_cpus.counter).read_volatile() };
+    // SAFETY: the callback only reads `run` and its atomics, and with wait
     // = true the call returns after every CPU has finished with it.
     unsafe {
         bindings::on_each_cpu_cond_mask(
@@ -353,92 +515,155 @@ fn concurrent(ktap: &mut Totals) {
     };
     let cpus = run.cpus.load(Ordering::Relaxed);
     let wrong = run.wrong.load(Ordering::Relaxed);
+    let online = u32::try_from(online).unwrap_or(0);
     ktap.result(
-        cpus > 0 && wrong == 0,
-        NAMES[6],
+        Case::AllCpus,
+        cpus == online && wrong == 0,
         format_args!(
-            "{} CPUs x {} calls, {} not rejected",
-            cpus, CONCURRENT_CALLS_PER_CPU, wrong
+            "{} of {} online CPUs x {} calls, {} not rejected",
+            cpus, online, CONCURRENT_CALLS_PER_CPU, wrong
         ),
     );
 }
 
-fn upper_bits(ktap: &mut Totals) {
-    let x0 = call::<0>(PSCI_VERSION | 1 << 32, [0; 3]);
+fn upper_bits(trap: &PkvmTrap, ktap: &mut Ktap) {
+    let x0 = call::<0>(trap, PSCI_VERSION_UPPER_BIT);
     ktap.result(
+        Case::UpperBits,
         is_not_supported(x0),
-        NAMES[7],
         format_args!("x0 = {:#x}", x0),
     );
 }
 
-fn skip_from(ktap: &mut Totals, first: usize, reason: &str) {
-    for name in &NAMES[first..] {
-        ktap.skip(name, reason);
-    }
+/// The call hint must be masked before pKVM dispatches on the function ID:
+/// only then does the PSCI relay see CPU_SUSPEND. The relay handles a
+/// power-down suspend itself (it must: the CPU resumes in pKVM), while
+/// what it does not know goes to EL3 as it is, where a function ID with
+/// the hint bit set is not one. So the answer tells the two apart: pKVM's
+/// own suspend (success, or the firmware's verdict on the power state, as
+/// QEMU's INVALID_PARAMETERS), or NOT_SUPPORTED from EL3.
+fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
+    // SAFETY: not read-only, which is why power_states=1 must ask for it:
+    // the CPU may really power down, and then resumes through pKVM as it
+    // does under cpuidle. Its context comes back; the module keeps none.
+    let suspend = unsafe {
+        Query::new(
+            PSCI_CPU_SUSPEND_64 | SMCCC_CALL_HINTS,
+            [PSCI_POWER_STATE_POWERDOWN, 0, 0],
+        )
+    };
+    let x0 = call::<0>(trap, suspend);
+    ktap.result(
+        Case::CallHints,
+        !is_not_supported(x0),
+        format_args!("CPU_SUSPEND_64 | hint, power-down: x0 = {:#x}", x0),
+    );
 }
 
-fn run() -> Result<Totals> {
-    let mut ktap = Totals::begin(CASES);
-    if let Err(reason) = pkvm_protected() {
-        skip_from(&mut ktap, 0, reason);
-        ktap.finish();
-        return Ok(ktap);
+/// The host resumes at the instruction after an `smc #1`: exactly one
+/// instruction skipped (ELR_EL2 + 4), whatever pKVM made of the call. Every
+/// later case runs code after an `smc`, so it comes first.
+fn resumes_after_smc(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
+    let (x0, count) = smc1_then_count(trap, Query::psci_version());
+    ktap.result(
+        Case::ResumesAfterSmc,
+        count == 3,
+        format_args!(
+            "x0 = {:#x}, x20 = {} (3: both instructions after the smc ran)",
+            x0, count
+        ),
+    );
+    count == 3
+}
+
+fn run(trap: &PkvmTrap, ktap: &mut Ktap) {
+    if !baseline(trap, ktap) {
+        ktap.skip_rest("smc #0 PSCI_VERSION failed: nothing else is meaningful");
+        return;
+    }
+    if !resumes_after_smc(trap, ktap) {
+        ktap.skip_rest("the host did not resume right after the smc: nothing else is meaningful");
+        return;
     }
 
-    if !baseline(&mut ktap) {
-        skip_from(
-            &mut ktap,
-            1,
-            "smc #0 PSCI_VERSION failed: nothing else is meaningful",
+    // Where smc #1 is not rejected it reached the firmware: issue no other
+    // non-zero immediate.
+    let rejects_one = smc1_psci_version(trap, ktap);
+    let not_rejected = "smc #1 was not rejected: no more non-zero immediates";
+    let rejects_all = if !rejects_one {
+        ktap.skip(Case::Sweep, not_rejected);
+        false
+    } else if !module_parameters::sweep.value() {
+        ktap.skip(Case::Sweep, "disabled by sweep=0");
+        false
+    } else {
+        sweep(trap, ktap)
+    };
+
+    if rejects_one {
+        registers_preserved(trap, ktap);
+        read_only_calls(trap, ktap);
+    } else {
+        ktap.skip(Case::PreservesX4ToX17, not_rejected);
+        ktap.skip(Case::PreservesX1ToX3, not_rejected);
+        ktap.skip(Case::ReadOnlyCalls, not_rejected);
+    }
+
+    // Without the enforcement these would take the machine down.
+    if !module_parameters::destructive.value() {
+        ktap.skip(Case::Destructive, "disabled by destructive=0");
+    } else if !rejects_one {
+        ktap.skip(Case::Destructive, not_rejected);
+    } else if !module_parameters::sweep.value() {
+        ktap.skip(Case::Destructive, "needs the sweep, disabled by sweep=0");
+    } else if !rejects_all {
+        ktap.skip(
+            Case::Destructive,
+            "not every non-zero immediate was rejected",
         );
     } else {
-        let rejects_one = smc1_psci_version(&mut ktap);
-        let rejects_all = sweep(&mut ktap);
-        registers_preserved(&mut ktap);
-        function_classes(&mut ktap);
-        if rejects_one && rejects_all {
-            destructive(&mut ktap);
-        } else {
-            // Without the enforcement these would power the machine off.
-            ktap.skip(NAMES[5], "non-zero immediates are not rejected");
-        }
-        concurrent(&mut ktap);
-        upper_bits(&mut ktap);
+        // SAFETY: smc #1 and the whole sweep were rejected.
+        unsafe { destructive(trap, ktap) };
     }
-    ktap.finish();
-    if ktap.fail > 0 {
-        return Err(EINVAL);
+
+    if !module_parameters::all_cpus.value() {
+        ktap.skip(Case::AllCpus, "disabled by all_cpus=0");
+    } else if !rejects_one {
+        ktap.skip(Case::AllCpus, not_rejected);
+    } else {
+        all_cpus(trap, ktap);
     }
-    Ok(ktap)
-}
 
-#[pin_data(PinnedDrop)]
-struct SmcImmTest {
-    totals: Totals,
-}
+    upper_bits(trap, ktap);
 
-#[cfg(in_place_module)]
-impl kernel::InPlaceModule for SmcImmTest {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self { totals: run()? })
+    if module_parameters::power_states.value() {
+        call_hint(trap, ktap);
+    } else {
+        ktap.skip(
+            Case::CallHints,
+            "suspends a CPU: enable with power_states=1",
+        );
     }
 }
 
-#[cfg(not(in_place_module))]
+struct SmcImmTest;
+
 impl kernel::Module for SmcImmTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { totals: run()? })
-    }
-}
+        // As tools/testing/selftests/kselftest_module.h: a kernel that ran
+        // a test module says so in its taint flags.
+        // SAFETY: add_taint() may be called from any context.
+        unsafe { bindings::add_taint(bindings::TAINT_TEST, bindings::lockdep_ok_LOCKDEP_STILL_OK) };
 
-#[pinned_drop]
-impl PinnedDrop for SmcImmTest {
-    fn drop(self: Pin<&mut Self>) {
-        pr_info!(
-            "# unloaded after pass:{} skip:{}\n",
-            self.totals.pass,
-            self.totals.skip
-        );
+        let mut ktap = Ktap::begin();
+        match PkvmTrap::check(module_parameters::pkvm_confirmed.value()) {
+            Ok(trap) => run(&trap, &mut ktap),
+            Err(reason) => ktap.skip_rest(reason),
+        }
+        ktap.finish();
+        if ktap.fail > 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self)
     }
 }

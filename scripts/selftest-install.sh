@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# selftest-install.sh KERNEL_TREE: put the kselftest target into a kernel
+# tree, as tools/testing/selftests/pkvm_smc_imm/: selftests/ as it is, and
+# the modules' sources (rust/Kbuild, rust/*.rs) in its test_modules/, which
+# lib.mk builds through TEST_GEN_MODS_DIR. Then, in the tree,
+#
+#   make -C tools/testing/selftests TARGETS=pkvm_smc_imm ARCH=arm64 LLVM=-19 \
+#        KDIR=<kernel build dir> INSTALL_PATH=<dir> install
+#
+# A file is rewritten only if it differs, so that Kbuild's next build stays
+# incremental; sources no longer in the project are removed. Prints the
+# target's directory.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# -eq 1 ] || die "usage: selftest-install.sh KERNEL_TREE"
+tree=$1
+[ -f "$tree/tools/testing/selftests/lib.mk" ] ||
+	die "$tree is not a kernel tree (no tools/testing/selftests/lib.mk)"
+target=$(cd "$tree/tools/testing/selftests" && pwd)/pkvm_smc_imm
+mkdir -p "$target/test_modules"
+
+updated=0
+installed=()
+
+# install_file SRC DEST: DEST gets SRC's content and mode.
+install_file() {
+	local src=$1 dest=$2
+	if ! cmp -s "$src" "$dest"; then
+		cp "$src" "$dest"
+		updated=$((updated + 1))
+	fi
+	chmod --reference="$src" "$dest"
+	installed+=("$dest")
+}
+
+for file in Makefile config settings smc_imm.sh; do
+	install_file "$PROJECT_ROOT/selftests/$file" "$target/$file"
+done
+install_file "$PROJECT_ROOT/selftests/test_modules/Makefile" "$target/test_modules/Makefile"
+install_file "$PROJECT_ROOT/rust/Kbuild" "$target/test_modules/Kbuild"
+for file in "$PROJECT_ROOT"/rust/*.rs; do
+	install_file "$file" "$target/test_modules/${file##*/}"
+done
+
+# What an earlier version installed and this one does not: only sources,
+# never what Kbuild built next to them.
+removed=0
+for file in "$target"/*.sh "$target"/test_modules/*.rs; do
+	[ -e "$file" ] || continue
+	case " ${installed[*]} " in
+	*" $file "*) ;;
+	*)
+		rm -f "$file"
+		removed=$((removed + 1))
+		;;
+	esac
+done
+
+step "selftest-install: $target ($updated updated, $removed removed, ${#installed[@]} in all)"
+echo "$target"
