@@ -15,15 +15,20 @@ step "cargo test: tools/smc-audit"
 cargo test --quiet --release --manifest-path "$PROJECT_ROOT/tools/smc-audit/Cargo.toml"
 
 # The symbol check guards EL2 against kernel symbols and Rust panics; make
-# sure it can fail, on objects assembled to contain exactly those.
+# sure it can fail, on objects assembled to contain exactly those, and that
+# it fails closed when it cannot read its inputs.
+ALIASES='__kvm_nvhe_kvm_patch_vector_branch = kvm_patch_vector_branch;'
+
+# symcheck_case NAME pass|fail ASM [ALIASES [NM]]
 symcheck_case() {
-	local name=$1 expect=$2 asm=$3 dir obj status=0
+	local name=$1 expect=$2 asm=$3 aliases=${4:-$ALIASES} nm=${5:-llvm-nm$LLVM_SUFFIX}
+	local dir obj status=0
 	dir=$(mktemp -d)
 	obj=$dir/kvm_nvhe.o
 	printf '%s\n' "$asm" | "llvm-mc$LLVM_SUFFIX" -triple=aarch64 -filetype=obj -o "$obj"
-	printf 'KVM_NVHE_ALIAS(kvm_patch_vector_branch);\n' >"$dir/image-vars.h"
-	sh "$PROJECT_ROOT/hyp/check-hyp-symbols.sh" "llvm-nm$LLVM_SUFFIX" "$obj" \
-		"$dir/image-vars.h" 2>"$dir/err" || status=$?
+	printf '%s\n' "$aliases" >"$dir/hyp-aliases.lds"
+	sh "$PROJECT_ROOT/hyp/check-hyp-symbols.sh" "$nm" "$obj" "$dir/hyp-aliases.lds" \
+		2>"$dir/err" || status=$?
 	rm -rf "$dir"
 	if [ "$expect" = pass ] && [ "$status" -ne 0 ]; then
 		die "hyp symbol check rejected $name"
@@ -31,6 +36,15 @@ symcheck_case() {
 		die "hyp symbol check accepted $name"
 	fi
 	echo "ok: hyp symbol check: $name -> $expect"
+}
+
+# The aliases as the nVHE Makefile makes them: image-vars.h preprocessed
+# like vmlinux.lds.S, here with a stand-in for it and for hyp_image.h.
+preprocessed_aliases() {
+	printf '%s\n' '#define KVM_NVHE_ALIAS(sym) __kvm_nvhe_##sym = sym;' \
+		'KVM_NVHE_ALIAS(kvm_patch_vector_branch)' \
+		'#ifdef CONFIG_NVHE_EL2_TRACING' 'KVM_NVHE_ALIAS(hyp_trace_clock)' '#endif' |
+		"clang$LLVM_SUFFIX" -E -P -x c -D__ASSEMBLY__ -DLINKER_SCRIPT "$@" -
 }
 
 step "hyp symbol check"
@@ -43,3 +57,29 @@ symcheck_case "core's panic code (v0 mangling)" fail \
 symcheck_case "core's formatting code, defined in the object" fail \
 	"$(printf '%s\n' '.globl _ZN4core3fmt5write17h0123456789abcdefE' \
 		'_ZN4core3fmt5write17h0123456789abcdefE:' 'ret')"
+symcheck_case "an nm that fails" fail "bl __kvm_nvhe_kvm_patch_vector_branch" \
+	"$ALIASES" false
+symcheck_case "image-vars.h not preprocessed" fail \
+	"bl __kvm_nvhe_kvm_patch_vector_branch" 'KVM_NVHE_ALIAS(kvm_patch_vector_branch);'
+symcheck_case "an alias of a config that is on" pass "bl __kvm_nvhe_hyp_trace_clock" \
+	"$(preprocessed_aliases -DCONFIG_NVHE_EL2_TRACING)"
+symcheck_case "an alias under an #ifdef of a config that is off" fail \
+	"bl __kvm_nvhe_hyp_trace_clock" "$(preprocessed_aliases)"
+
+# An interrupted copy of a kernel tree must not be taken for a tree: the
+# next run starts the copy over (it used to nest the source inside the
+# leftover and stamp that as complete).
+step "tree copies survive an interruption"
+work=$(mktemp -d)
+mkdir -p "$work/src/arch"
+echo pristine >"$work/src/Makefile"
+mkdir -p "$work/tree.partial/arch"
+echo "half-copied" >"$work/tree.partial/arch/leftover"
+copy_tree_once "$work/src" "$work/tree" 2>/dev/null
+[ "$(cat "$work/tree/Makefile" 2>/dev/null)" = pristine ] ||
+	die "copy_tree_once after an interrupted copy: no Makefile at the top of the tree"
+if [ -e "$work/tree/src" ] || [ -e "$work/tree/arch/leftover" ] || [ -e "$work/tree.partial" ]; then
+	die "copy_tree_once after an interrupted copy: the leftover survived"
+fi
+rm -rf "$work"
+echo "ok: an interrupted tree copy is redone, not nested"

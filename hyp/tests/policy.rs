@@ -2,11 +2,18 @@
 //! The host SMC policy against a recording environment: exhaustive over
 //! the immediate, randomised over everything else.
 
-use host_smc_policy::{
-    handle_host_smc, smc_imm16, HostSmcEnv, ESR_IMM16_MASK, SMCCC_CALL_HINTS,
-    SMCCC_RET_NOT_SUPPORTED,
-};
+use host_smc_policy::{handle_host_smc, smc_imm16, HostSmcEnv};
 use proptest::prelude::*;
+
+// The values as the kernel's headers and SMCCC define them, spelled out
+// here rather than taken from the crate under test, so that a wrong
+// constant in the handler cannot agree with itself.
+/// `ESR_ELx_xVC_IMM_MASK`
+const ESR_IMM16_MASK: u64 = (1 << 16) - 1;
+/// `ARM_SMCCC_CALL_HINTS`
+const SMCCC_CALL_HINTS: u64 = 1 << 16;
+/// `SMCCC_RET_NOT_SUPPORTED`, -1 in the 64-bit x0.
+const SMCCC_RET_NOT_SUPPORTED: u64 = -1i64 as u64;
 
 const ESR_EC_SHIFT: u64 = 26;
 const ESR_EC_SMC64: u64 = 0x17;
