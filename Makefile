@@ -4,44 +4,79 @@
 #
 # The targets are thin: each calls a script in scripts/ named after what it
 # does. Kbuild does not read this file; `make -C <KDIR> M=$PWD` builds the
-# test module from ./Kbuild.
+# test modules from ./Kbuild.
 
 KERNEL ?= 7.3
 HANDLER ?= rust
+PROFILE ?= minimal
+CPU ?= max
 MODE ?= hvhe
-KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: help deps build qemu check host-test hyp-report docs patches style \
-	audit bench modules rust-analyzer hyp-install hyp-uninstall clean
+# Every step of one `make` is timed from its start.
+export PKVM_SMC_START := $(shell date +%s)
+
+# The variables each target reads. One given on the command line that none
+# of the goals reads is an error, not silently ignored: a misspelt KDIR
+# must not audit the wrong kernel and say OK.
+vars_qemu := KERNEL HANDLER PROFILE CPU MODE
+vars_build := KERNEL HANDLER PROFILE
+vars_boot := KERNEL HANDLER PROFILE CPU MODE
+vars_audit := KDIR AUDIT_KDIR
+vars_patches := KERNEL BISECT
+vars_style := KERNEL
+vars_bench := REPS
+vars_mutants := KERNEL
+vars_debian-hyp := KERNEL
+vars_modules := KDIR
+vars_rust-analyzer := KDIR
+vars_hyp-install := KDIR
+vars_hyp-uninstall := KDIR
+command_line_vars := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+allowed_vars := V $(sort $(foreach g,$(or $(MAKECMDGOALS),help),$(vars_$(g))))
+unknown_vars := $(filter-out $(allowed_vars),$(command_line_vars))
+ifneq ($(unknown_vars),)
+$(error $(or $(MAKECMDGOALS),help) does not take $(unknown_vars); it takes: $(or $(filter-out V,$(allowed_vars)),no variables) (see 'make help'))
+endif
+
+.PHONY: help deps build qemu boot check host-test hyp-report docs patches style \
+	audit bench mutants debian-hyp modules rust-analyzer hyp-install \
+	hyp-uninstall clean
 
 help:
-	@echo 'make qemu   KERNEL=6.12|7.3 HANDLER=rust|stock MODE=hvhe|nvhe|vhe'
+	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened'
+	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|pkvm-fail'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'
-	@echo 'make check  all tests: host tests and the QEMU verdict matrix'
-	@echo 'make deps   install what the above need (Debian packages, rust-src,'
-	@echo '            bindgen-cli, arm64 busybox); idempotent'
-	@echo 'make build  KERNEL=... HANDLER=...   build only'
+	@echo 'make check  all tests: host tests, the QEMU matrix (scripts/matrix.tsv),'
+	@echo '            series, mutants, benchmark, docs; build/results.json'
+	@echo 'make deps   install what the above need; idempotent'
+	@echo 'make build  KERNEL=... HANDLER=... PROFILE=...   build only'
+	@echo 'make boot   KERNEL=... HANDLER=... PROFILE=... CPU=... MODE=...  boot only'
+	@echo 'make mutants KERNEL=...  deliberately broken handlers, each must be caught'
+	@echo 'make debian-hyp KERNEL=...  the hyp built under Debian'"'"'s own arm64 config'
 	@echo 'make hyp-report   Rust vs C handler: .text bytes, path lengths'
 	@echo 'make docs   build Documentation/ (Sphinx, warnings are errors)'
-	@echo 'make patches KERNEL=...  upstream-style series in build/patches/,'
-	@echo '            checkpatch --strict; BISECT=1 builds after every patch'
+	@echo 'make patches KERNEL=...  upstream series in build/patches/,'
+	@echo '            checkpatch --strict; BISECT=1 builds every patch'
 	@echo 'make style  KERNEL=...   rustfmt and clippy (CLIPPY=1) in the tree'
-	@echo 'make audit  [AUDIT_KDIR=<build dir>]  list every SMC/HVC immediate'
+	@echo 'make audit  [KDIR=<build dir>]  list every SMC/HVC immediate'
 	@echo 'make bench  [REPS=10]  Rust vs C handler round trips under -icount'
-	@echo 'make modules KDIR=<kernel build dir>  build the test module'
+	@echo 'make modules KDIR=<kernel build dir>  build the test modules'
 	@echo 'make hyp-install|hyp-uninstall KDIR=<kernel source tree>'
 
 deps:
 	@scripts/deps.sh
 
 build: deps
-	@scripts/build-kernel.sh $(KERNEL) $(HANDLER)
+	@scripts/build-kernel.sh $(KERNEL) $(HANDLER) $(PROFILE)
 
 qemu: deps
-	@scripts/qemu.sh $(KERNEL) $(HANDLER) $(MODE)
+	@scripts/qemu.sh $(KERNEL) $(HANDLER) $(PROFILE) $(CPU) $(MODE)
+
+boot:
+	@scripts/boot.sh $(KERNEL) $(HANDLER) $(PROFILE) $(CPU) $(MODE)
 
 check: deps
-	@scripts/check.sh
+	@scripts/check.py
 
 host-test:
 	@scripts/host-test.sh
@@ -55,20 +90,26 @@ docs: deps
 patches: deps
 	@scripts/patches.sh $(KERNEL) $(if $(BISECT),--bisect)
 
-style: build
+style: deps
 	@scripts/style.sh $(KERNEL)
 
 audit:
-	@scripts/audit.sh $(AUDIT_KDIR)
+	@scripts/audit.sh $(or $(KDIR),$(AUDIT_KDIR))
 
 bench: deps
 	@scripts/bench.sh $(or $(REPS),10)
 
+mutants: deps
+	@scripts/mutants.sh $(KERNEL)
+
+debian-hyp: deps
+	@scripts/debian-hyp-build.sh $(KERNEL)
+
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 modules
+	$(MAKE) -C $(or $(KDIR),/lib/modules/$(shell uname -r)/build) M=$(CURDIR) LLVM=-19 modules
 
 rust-analyzer:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-19 rust-analyzer
+	$(MAKE) -C $(or $(KDIR),/lib/modules/$(shell uname -r)/build) M=$(CURDIR) LLVM=-19 rust-analyzer
 
 hyp-install:
 	@scripts/hyp-install.sh install $(KDIR)

@@ -6,7 +6,9 @@
 # this project's own modules, which issue them on purpose and are
 # allowlisted (their hits are still listed and counted).
 #
-# KDIR defaults to every build/*-stock and build/*-rust that has a vmlinux.
+# KDIR defaults to every build of build/ that has a vmlinux. A KDIR that
+# holds neither a vmlinux nor a module is an error: auditing nothing must
+# not come out clean.
 # AUDIT_ARGS adds smc-audit options, e.g. AUDIT_ARGS=--json for one JSON
 # document per KDIR on stdout.
 set -euo pipefail
@@ -22,12 +24,19 @@ export CARGO_TARGET_DIR=$CACHE_DIR/cargo-target
 
 default_kdirs() {
 	local dir
-	for dir in "$BUILD_ROOT"/*-stock "$BUILD_ROOT"/*-rust; do
+	for dir in "$BUILD_ROOT"/*/; do
 		# A build that has not linked vmlinux yet would audit as clean.
 		if [ -f "$dir/vmlinux" ]; then
-			printf '%s\n' "$dir"
+			printf '%s\n' "${dir%/}"
 		fi
 	done
+}
+
+# Something to audit: a vmlinux or a .ko somewhere under KDIR.
+check_kdir() {
+	[ -d "$1" ] || die "KDIR=$1 is not a directory"
+	[ -n "$(find "$1" \( -name vmlinux -o -name '*.ko' \) -type f -print -quit)" ] ||
+		die "KDIR=$1 holds no vmlinux and no *.ko: give a kernel build directory (make audit KDIR=<build dir>)"
 }
 
 kdirs=("$@")
@@ -36,6 +45,9 @@ if [ ${#kdirs[@]} -eq 0 ]; then
 	[ ${#kdirs[@]} -gt 0 ] ||
 		die "no kernel build with a vmlinux in $BUILD_ROOT; run 'make build KERNEL=... HANDLER=...' first"
 fi
+for kdir in "${kdirs[@]}"; do
+	check_kdir "$kdir"
+done
 read -r -a extra_args <<<"${AUDIT_ARGS:-}"
 
 step "cargo build: tools/smc-audit"

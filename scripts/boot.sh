@@ -1,78 +1,127 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# boot.sh KERNEL HANDLER MODE: boot build/KERNEL-HANDLER in QEMU with pKVM
-# in MODE, run the kselftest, stream its KTAP and save the console log.
+# boot.sh [--build NAME] KERNEL HANDLER PROFILE CPU MODE: boot
+# build/KERNEL-HANDLER[-PROFILE] in QEMU on CPU with pKVM in MODE, run the
+# installed kselftests there with run_kselftest.sh, stream their KTAP and
+# save the console log as build/.../CPU-MODE.log.
 #
-# Prints "verdict: PASS|FAIL|SKIP" last. Exits 0 when the KTAP totals have
-# fail:0 and error:0 (PASS or SKIP), 1 otherwise.
+# MODE is hvhe, nvhe (pKVM), vhe (plain KVM: the test skips) or pkvm-fail:
+# protected mode requested on the command line, but a device tree without
+# PSCI, so that pKVM cannot initialise; the module is then loaded with a
+# plain insmod, without the selftest script, and QEMU logs every exception
+# so that any SMC the module issued would show.
+#
+# Prints "verdict: PASS|FAIL|SKIP" last, from the KTAP as scripts/ktap.py
+# parses it; exits 0 unless the verdict is FAIL (scripts/check.py judges
+# each row of the matrix from the same parse).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-KERNEL=${1:?usage: boot.sh KERNEL HANDLER MODE}
-HANDLER=${2:?usage: boot.sh KERNEL HANDLER MODE}
-MODE=${3:?usage: boot.sh KERNEL HANDLER MODE}
-check_run "$KERNEL" "$HANDLER" "$MODE"
+usage="usage: boot.sh [--build NAME] KERNEL HANDLER PROFILE CPU MODE"
+name=
+if [ "${1:-}" = --build ]; then
+	name=${2:?$usage}
+	shift 2
+fi
+KERNEL=${1:?$usage}
+HANDLER=${2:?$usage}
+PROFILE=${3:?$usage}
+CPU=${4:?$usage}
+MODE=${5:?$usage}
+kernel_package "$KERNEL" >/dev/null
+check_handler "$KERNEL" "$HANDLER"
+check_profile "$PROFILE"
+check_cpu "$CPU"
+check_mode "$MODE"
+check_cpu_mode "$CPU" "$MODE"
 need_tool qemu-system-aarch64
 
-out=$BUILD_ROOT/$KERNEL-$HANDLER
-image=$out/arch/arm64/boot/Image
-module=$out/smc-imm-module/rust/smc_imm_test.ko
+name=${name:-$(variant_name "$KERNEL" "$HANDLER" "$PROFILE")}
+out=$BUILD_ROOT/$name
+image=$out/Image
+kselftest=$out/kselftest
 busybox=$CACHE_DIR/busybox/bin/busybox
-log=$out/$MODE.log
+log=$out/$CPU-$MODE.log
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 # BENCH_REPS=N runs the benchmark module N times instead of the selftest,
 # on one CPU with -icount so that the guest's counter counts instructions
 # (scripts/bench.sh).
 BENCH_REPS=${BENCH_REPS:-}
-qemu_extra=(-smp 4)
-cmdline_extra=
-if [ -n "$BENCH_REPS" ]; then
-	log=$out/$MODE-bench.log
-	qemu_extra=(-smp 1 -icount shift=0)
-	cmdline_extra="pkvm_smc_bench=$BENCH_REPS"
-fi
 
-[ -f "$image" ] || die "$image missing; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER'"
-[ -f "$module" ] || die "$module missing; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER'"
+[ -f "$image" ] || die "$image missing; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER PROFILE=$PROFILE'"
+[ -x "$kselftest/run_kselftest.sh" ] ||
+	die "$kselftest has no run_kselftest.sh; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER PROFILE=$PROFILE'"
 [ -x "$busybox" ] || die "$busybox missing; run 'make deps'"
+
+# What the guest's /init runs: the kselftests through the runner, the
+# benchmark, or the module alone.
+guest_cmdline() {
+	local run=kselftest tests=pkvm_smc_imm:smc_imm.sh
+	# The hardened profile has CPU hotplug: PSCI CPU_OFF and CPU_ON through
+	# the relay, behind the handler under test.
+	if grep -qx 'CONFIG_HOTPLUG_CPU=y' "$out/.config"; then
+		tests="$tests,cpu-hotplug:cpu-on-off-test.sh"
+	fi
+	if [ -n "$BENCH_REPS" ]; then
+		echo "pkvm_smc_bench=$BENCH_REPS"
+		return
+	fi
+	[ "$MODE" != pkvm-fail ] || run=insmod
+	# QEMU does not power a CPU down, so the call-hint case can run here;
+	# the selftest passes smc_imm_test.* on to the module, as modprobe does.
+	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests smc_imm_test.power_states=1"
+}
 
 mode_cmdline() {
 	case $MODE in
 	hvhe) echo "kvm-arm.mode=protected" ;;
-	nvhe) echo "kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
+	# On a CPU without VHE, protected mode is classic nVHE by itself.
+	nvhe) if cpu_has_vhe "$CPU"; then
+		echo "kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0"
+	else
+		echo "kvm-arm.mode=protected"
+	fi ;;
 	vhe) echo "" ;;
+	pkvm-fail) echo "kvm-arm.mode=protected" ;;
 	esac
 }
 
-# gen_init_cpio from the kernel build makes /dev/console without root.
+# gen_init_cpio makes /dev/console without root. The kselftest install is
+# /kselftest, as run_kselftest.sh expects to run from its own directory.
 make_initramfs() {
-	local spec=$out/initramfs.list
-	local tree_helpers
-	tree_helpers=$(readlink -f "$out/source")/tools/testing/selftests/kselftest/ktap_helpers.sh
+	local spec=$out/initramfs.list path
 	{
-		echo "dir /dev 0755 0 0"
-		echo "nod /dev/console 0600 0 0 c 5 1"
-		for dir in /bin /proc /sys /kselftest /kselftest/kselftest /kselftest/pkvm_smc_imm; do
-			echo "dir $dir 0755 0 0"
+		for path in /dev /bin /sbin /usr /usr/bin /usr/sbin /proc /sys /tmp /kselftest; do
+			echo "dir $path 0755 0 0"
 		done
+		echo "nod /dev/console 0600 0 0 c 5 1"
 		echo "file /bin/busybox $busybox 0755 0 0"
+		# cpu-on-off-test.sh asks for bash; busybox's ash runs it.
+		echo "slink /bin/bash /bin/busybox 0777 0 0"
 		echo "file /init $PROJECT_ROOT/scripts/guest-init.sh 0755 0 0"
-		echo "file /kselftest/pkvm_smc_imm/smc_imm.sh $PROJECT_ROOT/selftests/smc_imm.sh 0755 0 0"
-		echo "file /kselftest/pkvm_smc_imm/smc_imm_test.ko $module 0644 0 0"
-		echo "file /kselftest/pkvm_smc_imm/smc_imm_bench.ko ${module%/*}/smc_imm_bench.ko 0644 0 0"
-		if [ -f "$tree_helpers" ]; then
-			echo "file /kselftest/kselftest/ktap_helpers.sh $tree_helpers 0644 0 0"
-		fi
+		(cd "$kselftest" && find . -mindepth 1 -type d -printf 'dir /kselftest/%P 0755 0 0\n')
+		(cd "$kselftest" && find . -type f -printf "file /kselftest/%P $kselftest/%P %m 0 0\n")
 	} >"$spec"
-	"$out/usr/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
+	"$out/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
 }
 
-# Relays the selftest's output (between the guest's markers) as it comes.
+# A device tree like QEMU's own, without the PSCI node: protected mode
+# "cannot initialize without PSCI", while the command line still asks for it.
+dtb_without_psci() {
+	local dtb=$out/virt-nopsci.dtb
+	need_tool fdtput
+	qemu-system-aarch64 "${machine[@]}" -machine dumpdtb="$dtb" >/dev/null 2>&1 ||
+		die "qemu-system-aarch64 could not dump its device tree"
+	fdtput -r "$dtb" /psci
+	echo "$dtb"
+}
+
+# Relays the guest's test output (between its markers) as it comes.
 relay_ktap() {
 	tr -d '\r' | tee "$log" | awk '
-		/^pkvm-smc-imm: selftest begin$/ { on = 1; next }
-		/^pkvm-smc-imm: selftest exit=/ { on = 0 }
+		/^pkvm-smc-imm: (selftest|insmod) begin$/ { on = 1; next }
+		/^pkvm-smc-imm: (selftest|insmod) exit=/ { on = 0 }
 		on { print; fflush() }'
 }
 
@@ -83,20 +132,31 @@ fail_with_log() {
 	die "$1"
 }
 
+cpus=4
+qemu_extra=()
+if [ -n "$BENCH_REPS" ]; then
+	log=$out/$CPU-$MODE-bench.log
+	cpus=1
+	qemu_extra=(-icount shift=0)
+fi
+machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m 1G)
+if [ "$MODE" = pkvm-fail ]; then
+	qemu_extra+=(-dtb "$(dtb_without_psci)" -d int -D "$out/$CPU-$MODE.qemu-int.log")
+fi
+
 make_initramfs
-step "booting $KERNEL-$HANDLER in QEMU, MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
+step "booting $name in QEMU, CPU=$CPU MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
 set +e
-timeout "$BOOT_TIMEOUT" qemu-system-aarch64 \
-	-M virt,virtualization=on,gic-version=3 -cpu max "${qemu_extra[@]}" -m 1G \
+timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$image" -initrd "$out/initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 $(mode_cmdline) $cmdline_extra" \
+	-append "console=ttyAMA0 panic=-1 $(mode_cmdline) $(guest_cmdline)" \
 	</dev/null 2>&1 | relay_ktap
 qemu_status=${PIPESTATUS[0]}
 set -e
 
-if grep -q -e 'Kernel panic' -e 'HYP panic' "$log"; then
-	fail_with_log "the guest panicked"
+if grep -q -e 'Kernel panic' -e 'HYP panic' -e 'hyp panic' -e 'Internal error:' "$log"; then
+	fail_with_log "the guest panicked or oopsed"
 fi
 [ "$qemu_status" -ne 124 ] || fail_with_log "the guest hung: no power-off within ${BOOT_TIMEOUT}s"
 # A mode whose command line did not take effect would pass or skip under
@@ -106,8 +166,10 @@ hvhe) grep -q 'Protected hVHE mode initialized successfully' "$log" ||
 	fail_with_log "pKVM did not initialise in hVHE mode" ;;
 nvhe) grep -q 'Protected nVHE mode initialized successfully' "$log" ||
 	fail_with_log "pKVM did not initialise in nVHE mode" ;;
-vhe) if ! grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log"; then
-	fail_with_log "KVM did not initialise in plain VHE mode"
+vhe) grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log" ||
+	fail_with_log "KVM did not initialise in plain VHE mode" ;;
+pkvm-fail) if grep -q 'Protected [hn]VHE mode initialized successfully' "$log"; then
+	fail_with_log "pKVM initialised, so this run injected no fault"
 fi ;;
 esac
 if [ -n "$BENCH_REPS" ]; then
@@ -115,22 +177,20 @@ if [ -n "$BENCH_REPS" ]; then
 	sed -n '/^pkvm-smc-imm: bench begin$/,/^pkvm-smc-imm: bench end$/p' "$log" | grep '^bench: '
 	exit 0
 fi
-grep -q '^pkvm-smc-imm: selftest begin$' "$log" ||
-	fail_with_log "the guest never started the selftest"
-grep -qE '^1\.\.[0-9]+' "$log" || fail_with_log "the selftest printed no KTAP plan"
-exit_line=$(grep -m1 '^pkvm-smc-imm: selftest exit=' "$log") ||
-	fail_with_log "the selftest never finished (the VM powered off under it?)"
-selftest_status=${exit_line##*=}
-totals=$(grep -m1 '^# Totals:' "$log") || fail_with_log "the selftest printed no KTAP totals"
-
-case $selftest_status in
-0) verdict=PASS ;;
-4) verdict=SKIP ;;
-*) verdict=FAIL ;;
-esac
-if ! [[ $totals =~ fail:0\ .*error:0 ]]; then
-	verdict=FAIL
+exit_line=$(grep -m1 -E '^pkvm-smc-imm: (selftest|insmod) exit=' "$log") ||
+	fail_with_log "the test never finished (the VM powered off under it?)"
+if [ "$MODE" = pkvm-fail ]; then
+	# With no PSCI the kernel itself issues no SMC: any SMC QEMU saw came
+	# from the module.
+	smcs=$(grep -c 'Secure Monitor Call\|exception 13 \[' "$out/$CPU-$MODE.qemu-int.log" || true)
+	[ "$smcs" -eq 0 ] || fail_with_log "$smcs SMC(s) reached QEMU although pKVM never initialised"
+	step "QEMU saw no SMC from the guest ($out/$CPU-$MODE.qemu-int.log)"
 fi
-step "console log: $log"
+# The verdict is the KTAP's, parsed by the tree's own KTAP parser: the
+# runner's exit status says nothing of skips.
+parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" "$out/source/tools/testing/kunit" "$log") ||
+	fail_with_log "the KTAP could not be parsed"
+verdict=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["verdict"])' <<<"$parsed")
+step "console log: $log (guest exit status ${exit_line##*=})"
 echo "verdict: $verdict"
 [ "$verdict" != FAIL ]

@@ -1,105 +1,310 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh [--tree DIR] KERNEL HANDLER: configure and build Image
-# and the test module into build/KERNEL-HANDLER/ (incrementally when it
-# exists). With --tree, DIR is built as it is instead of the tree prepared
-# for HANDLER, with the Rust handler enabled if DIR offers it: this is how
-# scripts/patches.sh builds each step of its series.
+# build-kernel.sh [OPTIONS] KERNEL HANDLER [PROFILE]: configure and build
+# Image, the kselftest and the modules, and keep what they produced in
+# build/KERNEL-HANDLER[-PROFILE]/.
+#
+# One source tree per kernel (scripts/prepare-tree.sh) and one object
+# directory per kernel and profile, in the cache, are shared by every
+# handler: switching handler rebuilds the hyp, the Rust crates when the
+# handler's Kconfig option flips, and relinks. What a build produced is then
+# copied out, so that each handler keeps its own Image, vmlinux, kvm_nvhe.o
+# and kselftest install.
+#
+# Options, for scripts/patches.sh and scripts/mutants.sh:
+#   --patches "P..."   the glue patches to apply instead of HANDLER's
+#   --mutant PATCH     one more patch to the hyp's Rust sources
+#   --rust-option y|n  the Rust handler's Kconfig option (default: y when
+#                      the tree has it and HANDLER is rust)
+#   --into NAME        keep the result in build/NAME/ instead
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: build-kernel.sh [--tree DIR] KERNEL HANDLER"
-tree=
-if [ "${1:-}" = --tree ]; then
-	tree=${2:?$usage}
+usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--rust-option y|n] [--into NAME] KERNEL HANDLER [PROFILE]"
+tree_args=()
+rust_option=
+into=
+mutant=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--patches) tree_args+=(--patches "${2?$usage}") ;;
+	--mutant)
+		mutant=${2:?$usage}
+		tree_args+=(--mutant "$mutant")
+		;;
+	--rust-option) rust_option=${2:?$usage} ;;
+	--into) into=${2:?$usage} ;;
+	-*) die "$usage" ;;
+	*) break ;;
+	esac
 	shift 2
-fi
+done
 KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
-check_handler "$HANDLER"
-given_tree=$tree
+PROFILE=${3:-minimal}
+kernel_package "$KERNEL" >/dev/null
+check_handler "$KERNEL" "$HANDLER"
+check_profile "$PROFILE"
 need_tool "clang$LLVM_SUFFIX"
 need_tool "ld.lld$LLVM_SUFFIX"
 need_tool bindgen
-need_tool rustc
+need_tool rustup
 
-[ -n "$tree" ] || tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" "$HANDLER")
-out=$BUILD_ROOT/$KERNEL-$HANDLER
-module_dir=$out/smc-imm-module
+objdir=$CACHE_DIR/obj/$KERNEL-$PROFILE
+name=${into:-$(variant_name "$KERNEL" "$HANDLER" "$PROFILE")}
+out=$BUILD_ROOT/$name
 
-# rust must have the Rust handler (check_config fails the build if its
-# option did not stick); a given tree has it once the series adds it.
-fragments=("$PROJECT_ROOT/configs/pkvm-minimal.config")
-# RUST_HANDLER=n builds a given tree's C handler (scripts/patches.sh, for
-# the C backport).
-if [ "$HANDLER" = rust ] && [ "${RUST_HANDLER:-y}" = y ]; then
-	if [ -z "$given_tree" ] || grep -q '^config NVHE_RUST_HOST_SMC$' "$tree/arch/arm64/kvm/Kconfig"; then
-		fragments+=("$PROJECT_ROOT/configs/rust-handler.config")
-	fi
-fi
-
-kmake() {
-	kernel_make "$tree" "$out" "$@"
+# Cross-language LTO needs rustc's LLVM and clang to be the same major
+# version; the pinned toolchain is chosen for that. Say so if it is not.
+check_toolchain() {
+	local rustc_llvm clang_llvm
+	rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
+		die "Rust $KERNEL_RUST_TOOLCHAIN is not installed; run 'make deps'"
+	rustc_llvm=$(rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose |
+		sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+	clang_llvm=$("clang$LLVM_SUFFIX" -dumpversion | cut -d. -f1)
+	[ "$rustc_llvm" = "$clang_llvm" ] ||
+		die "rustc $KERNEL_RUST_TOOLCHAIN uses LLVM $rustc_llvm but clang$LLVM_SUFFIX is LLVM $clang_llvm; set KERNEL_RUST_TOOLCHAIN in scripts/lib.sh to a rustc on LLVM $clang_llvm"
 }
 
-# Every line of every fragment must have survived olddefconfig.
-check_config() {
-	local fragment line missing=()
-	for fragment in "${fragments[@]}"; do
-		while IFS= read -r line; do
-			case $line in
-			CONFIG_*) grep -qxF "$line" "$out/.config" || missing+=("$line") ;;
-			esac
-		done <"$fragment"
-	done
-	[ ${#missing[@]} -eq 0 ] && return
-	if ! grep -qx 'CONFIG_RUST_IS_AVAILABLE=y' "$out/.config"; then
-		kmake rustavailable >&2 || true
-		die "Rust is not available to this kernel (see above); run 'make deps'"
+fragments() {
+	echo "$PROJECT_ROOT/configs/minimal.config"
+	if [ "$PROFILE" != minimal ]; then
+		echo "$PROJECT_ROOT/configs/$PROFILE.config"
+		[ ! -f "$PROJECT_ROOT/configs/$PROFILE-$KERNEL.config" ] ||
+			echo "$PROJECT_ROOT/configs/$PROFILE-$KERNEL.config"
 	fi
-	die "Kconfig dropped ${missing[*]} from $out/.config (unmet dependencies: check with 'make -C $tree O=$out menuconfig')"
+	if [ "$rust_option" = y ]; then
+		echo "$PROJECT_ROOT/configs/rust-handler.config"
+	fi
 }
 
-configure() {
-	local stamp want
-	stamp=$out/.pkvm-smc-config
-	want=$(cat "${fragments[@]}" "$tree/.debian-version" | sha256sum)
-	if [ -f "$out/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+# The Rust handler's option is on for HANDLER=rust, once the tree has it.
+choose_rust_option() {
+	if [ -n "$rust_option" ]; then
+		[ "$rust_option" = y ] || [ "$rust_option" = n ] || die "$usage"
 		return
 	fi
-	step "configuring $KERNEL-$HANDLER (tinyconfig + ${fragments[*]##*/})"
-	mkdir -p "$out"
-	kmake tinyconfig >/dev/null
-	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
-		"${fragments[@]}" >/dev/null
-	kmake olddefconfig >/dev/null
-	check_config
-	echo "$want" >"$stamp"
+	rust_option=n
+	if [ "$HANDLER" = rust ]; then
+		rust_option=y
+	fi
 }
 
-build_image() {
-	step "building $KERNEL-$HANDLER Image (LLVM=$LLVM_SUFFIX, -j$(build_jobs))"
-	kmake Image modules >"$out/build.log" 2>&1 || {
+# Every CONFIG_ line of every fragment must have survived olddefconfig:
+# Kconfig drops an option whose dependencies fail without a word.
+check_config() {
+	local config=$1 fragment line missing=()
+	while read -r fragment; do
+		while IFS= read -r line; do
+			case $line in
+			CONFIG_*) grep -qxF "$line" "$config" || missing+=("$line") ;;
+			esac
+		done <"$fragment"
+	done < <(fragments)
+	[ ${#missing[@]} -eq 0 ] && return
+	if ! grep -qx 'CONFIG_RUST_IS_AVAILABLE=y' "$config"; then
+		kernel_make "$tree" "$objdir.config" rustavailable >&2 || true
+		die "Rust is not available to this kernel (see above); run 'make deps'"
+	fi
+	die "Kconfig dropped ${missing[*]} from the $KERNEL $PROFILE config (unmet dependencies: see them with 'make -C $tree O=$objdir.config menuconfig')"
+}
+
+# What the configuration is made from: when none of it changed since the
+# last build of this directory, its .config still stands.
+config_inputs() {
+	local files
+	mapfile -t files < <(fragments)
+	{
+		echo "rustc $KERNEL_RUST_TOOLCHAIN, clang $("clang$LLVM_SUFFIX" -dumpversion)"
+		cat "${files[@]}" "$tree/arch/arm64/kvm/Kconfig" "$tree/.debian-version"
+	} | sha256sum
+}
+
+# The configuration is made in a directory of its own and copied over only
+# when it differs, so that an unchanged handler does not make Kbuild
+# re-sync its configuration.
+configure() {
+	local scratch=$objdir.config inputs
+	inputs=$(config_inputs)
+	if [ -f "$objdir/.config" ] && [ "$(cat "$objdir/.pkvm-smc-config" 2>/dev/null)" = "$inputs" ]; then
+		return
+	fi
+	mkdir -p "$scratch" "$objdir"
+	kernel_make "$tree" "$scratch" -s tinyconfig >/dev/null
+	mapfile -t fragment_files < <(fragments)
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$scratch" "$scratch/.config" \
+		"${fragment_files[@]}" >/dev/null
+	kernel_make "$tree" "$scratch" -s olddefconfig >/dev/null
+	check_config "$scratch/.config"
+	if ! cmp -s "$scratch/.config" "$objdir/.config"; then
+		step "configured $KERNEL $PROFILE for $name (tinyconfig + ${fragment_files[*]##*/})"
+		cp "$scratch/.config" "$objdir/.config"
+	fi
+	echo "$inputs" >"$objdir/.pkvm-smc-config"
+}
+
+# Kbuild prints one line per object it builds: count them against the
+# previous build of this directory (or, on a first build, the estimate in
+# configs/build-lines), and say how far the build is.
+progress_total() {
+	if [ -f "$objdir/.pkvm-smc-lines" ]; then
+		cat "$objdir/.pkvm-smc-lines"
+	else
+		sed -n "s/^${KERNEL}[[:space:]]\+${PROFILE}[[:space:]]\+\([0-9]\+\).*/\1/p" \
+			"$PROJECT_ROOT/configs/build-lines"
+	fi
+}
+
+progress_line() {
+	local done=$1 total=$2 elapsed=$3 eta=
+	if [ -n "$total" ] && [ "$done" -gt 0 ] && [ "$done" -lt "$total" ]; then
+		eta=", about $(((total - done) * elapsed / done))s left"
+	fi
+	printf '    %s: %d of ~%s objects, %ds%s' "$name" "$done" "${total:-?}" "$elapsed" "$eta"
+}
+
+# run_with_progress LOG COMMAND...: the build's own lines go to LOG; the
+# terminal gets one status line updated in place, and a log file (CI) a
+# plain line every 30 seconds.
+run_with_progress() {
+	local log=$1 pid status=0 start=$SECONDS last=$SECONDS total count
+	shift
+	total=$(progress_total)
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		count=$(grep -cE '^  [A-Z]' "$log" || true)
+		if [ -t 2 ]; then
+			printf '\r\033[K%s' "$(progress_line "$count" "$total" $((SECONDS - start)))" >&2
+		elif [ $((SECONDS - last)) -ge 30 ]; then
+			printf '%s\n' "$(progress_line "$count" "$total" $((SECONDS - start)))" >&2
+			last=$SECONDS
+		fi
+	done
+	[ -t 2 ] && printf '\r\033[K' >&2
+	wait "$pid" || status=$?
+	if [ "$status" -eq 0 ]; then
+		grep -cE '^  [A-Z]' "$log" >"$objdir/.pkvm-smc-lines.new" || true
+		# A no-op rebuild says nothing about the next full build.
+		if [ "$(cat "$objdir/.pkvm-smc-lines.new")" -gt 100 ]; then
+			mv "$objdir/.pkvm-smc-lines.new" "$objdir/.pkvm-smc-lines"
+		fi
+	fi
+	return "$status"
+}
+
+build_kernel() {
+	step "building $name: Image and modules (LLVM=$LLVM_SUFFIX, Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
+	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" Image modules || {
 		tail -n 40 "$out/build.log" >&2
 		die "kernel build failed; full log in $out/build.log"
 	}
 }
 
-# The module is built from a copy so that Kbuild's output stays out of the
-# repository; cp -p keeps mtimes, so an unchanged source is not rebuilt.
-build_module() {
-	step "building the test module against $KERNEL-$HANDLER"
-	mkdir -p "$module_dir/rust"
-	cp -p "$PROJECT_ROOT/Kbuild" "$module_dir/"
-	cp -p "$PROJECT_ROOT"/rust/*.rs "$module_dir/rust/"
-	kmake M="$module_dir" modules >"$out/module.log" 2>&1 || {
-		tail -n 40 "$out/module.log" >&2
-		die "test module build failed; full log in $out/module.log"
+# The kselftest, installed the way upstream installs any target: copied into
+# the tree, built with lib.mk (the module through TEST_GEN_MODS_DIR) and
+# installed with run_kselftest.sh.
+build_kselftest() {
+	local log=$out/kselftest.log
+	step "building and installing the kselftest (pkvm_smc_imm, cpu-hotplug)"
+	"$PROJECT_ROOT/scripts/selftest-install.sh" "$tree" >/dev/null
+	rm -rf "$out/kselftest"
+	RUSTUP_TOOLCHAIN=$KERNEL_RUST_TOOLCHAIN make -C "$tree/tools/testing/selftests" \
+		ARCH=arm64 LLVM="$LLVM_SUFFIX" KDIR="$objdir" \
+		TARGETS="pkvm_smc_imm cpu-hotplug" INSTALL_PATH="$out/kselftest" \
+		install >"$log" 2>&1 || {
+		tail -n 40 "$log" >&2
+		die "kselftest build failed; full log in $log"
 	}
 }
 
-configure
-build_image
-build_module
-step "built $out/arch/arm64/boot/Image and $(find "$module_dir" -name '*.ko' -printf '%P ')"
+# What the boots, the audit and the reports read, with how it was built.
+snapshot() {
+	local nvhe=$objdir/arch/arm64/kvm/hyp/nvhe file lto=false
+	cp "$objdir/arch/arm64/boot/Image" "$objdir/vmlinux" "$objdir/System.map" \
+		"$objdir/.config" "$objdir/usr/gen_init_cpio" "$out/"
+	cp "$objdir/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" "$out/"
+	rm -f "$out/kvm_nvhe.symcheck" "$out/hyp-aliases.lds"
+	for file in kvm_nvhe.symcheck hyp-aliases.lds; do
+		[ ! -f "$nvhe/$file" ] || [ "$rust_option" != y ] || cp "$nvhe/$file" "$out/"
+	done
+	ln -sfn "$tree" "$out/source"
+	# Bitcode starts with "BC": the Rust object took part in the hyp's LTO.
+	if [ "$rust_option" = y ] && [ "$(head -c 2 "$nvhe/host_smc.o")" = BC ]; then
+		lto=true
+	fi
+	python3 - "$out/build.json" <<-EOF
+		import json, sys
+		json.dump({"kernel": "$KERNEL", "handler": "$HANDLER", "profile": "$PROFILE",
+		           "rust_option": "$rust_option" == "y",
+		           "lto": "$lto" == "true",
+		           "mutant": "${mutant##*/}" or None,
+		           "rust_toolchain": "$KERNEL_RUST_TOOLCHAIN",
+		           "seconds": $((SECONDS - build_start))},
+		          open(sys.argv[1], "w"), indent=1)
+	EOF
+	step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
+}
+
+# Everything a build's result depends on, as one hash: what the tree would
+# hold, the configuration's inputs, the toolchain, the kselftest's sources
+# and this recipe. A build whose hash is in the cache is not built again.
+build_key() {
+	local files
+	mapfile -t files < <(fragments)
+	{
+		"$PROJECT_ROOT/scripts/prepare-tree.sh" --hash "${tree_args[@]}" "$KERNEL" "$HANDLER"
+		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option"
+		rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose
+		"clang$LLVM_SUFFIX" --version
+		bindgen --version
+		cat "${files[@]}" "$0" "$PROJECT_ROOT/scripts/selftest-install.sh" \
+			"$PROJECT_ROOT/scripts/glue.sh"
+		find "$PROJECT_ROOT/rust" "$PROJECT_ROOT/selftests" -type f -print0 |
+			sort -z | xargs -0 cat
+	} | sha256sum | cut -d' ' -f1
+}
+
+# The cache keeps the newest builds; each is the few files of one build/
+# directory, not an object tree.
+KEEP_BUILDS=80
+
+from_cache() {
+	local cached=$CACHE_DIR/builds/$1
+	[ -f "$cached/build.json" ] || return 1
+	rm -rf "$out"
+	cp -a "$cached" "$out"
+	touch "$cached"
+	step "$name: unchanged since a build in the cache ($cached), not rebuilt"
+}
+
+to_cache() {
+	local cached=$CACHE_DIR/builds/$1
+	mkdir -p "$CACHE_DIR/builds"
+	rm -rf "$cached" "$cached.partial"
+	cp -a "$out" "$cached.partial"
+	mv "$cached.partial" "$cached"
+	find "$CACHE_DIR/builds" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
+		sort -rn | tail -n +$((KEEP_BUILDS + 1)) | cut -d' ' -f2- | xargs -r rm -rf
+}
+
+build_start=$SECONDS
+check_toolchain
+choose_rust_option
+build() {
+	local key
+	key=$(build_key)
+	from_cache "$key" && return
+	rm -rf "$out"
+	mkdir -p "$out"
+	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "${tree_args[@]}" "$KERNEL" "$HANDLER")
+	configure
+	build_kernel
+	build_kselftest
+	snapshot
+	to_cache "$key"
+}
+with_lock "$KERNEL" build

@@ -13,6 +13,10 @@ DEBIAN_PACKAGES=(
 	qemu-system-arm ccache shellcheck
 	debian-archive-keyring dpkg-dev
 	python3-sphinx python3-ply python3-git
+	# scripts/patches.sh checks the series it writes as mail with these.
+	git-email b4
+	# the docs results chart; kselftest install (lib.mk); pkvm-fail device tree
+	python3-matplotlib rsync device-tree-compiler
 )
 BINDGEN_VERSION=0.73.2
 BUSYBOX_DIR=$CACHE_DIR/busybox
@@ -39,11 +43,20 @@ install_debian_packages() {
 	installed_something=true
 }
 
-install_rust_src() {
+# The kernels' Rust toolchain (KERNEL_RUST_TOOLCHAIN, scripts/lib.sh), with
+# what Kbuild needs of it: the standard library's sources, rustfmt, clippy.
+install_kernel_rust() {
+	local component missing=()
 	need_tool rustup
-	rustup component list --installed | grep -q '^rust-src' && return
-	step "installing rustup component rust-src"
-	rustup component add rust-src
+	for component in rust-src rustfmt clippy; do
+		rustup component list --toolchain "$KERNEL_RUST_TOOLCHAIN" --installed 2>/dev/null |
+			grep -q "^$component" || missing+=("$component")
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	step "installing Rust $KERNEL_RUST_TOOLCHAIN with ${missing[*]} (rustup)"
+	rustup toolchain install "$KERNEL_RUST_TOOLCHAIN" --profile minimal \
+		--component rust-src --component rustfmt --component clippy ||
+		die "rustup could not install Rust $KERNEL_RUST_TOOLCHAIN; check the network and retry 'make deps'"
 	installed_something=true
 }
 
@@ -85,7 +98,7 @@ install_busybox() {
 main() {
 	mkdir -p "$CACHE_DIR" || die "cannot create cache dir $CACHE_DIR; set PKVM_SMC_CACHE"
 	install_debian_packages
-	install_rust_src
+	install_kernel_rust
 	install_bindgen
 	install_busybox
 	if $installed_something; then

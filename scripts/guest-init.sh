@@ -1,25 +1,56 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
 # SPDX-License-Identifier: GPL-2.0
-# /init of the testbed's initramfs: run the kselftest between two markers
-# that scripts/boot.sh looks for on the console, then power off.
-/bin/busybox --install -s /bin
+# /init of the testbed's initramfs: run what the kernel command line asks
+# for between two markers that scripts/boot.sh looks for on the console,
+# then power off.
+#
+#   pkvm_smc_run=kselftest pkvm_smc_tests=COLLECTION:TEST,...
+#       the installed kselftests (/kselftest), through run_kselftest.sh
+#   pkvm_smc_run=insmod
+#       smc_imm_test.ko with a plain insmod, as a user loading it by hand
+#   pkvm_smc_bench=N
+#       N loads of the benchmark module, each one measurement
+/bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# What udev would add: kselftest's runner writes to /dev/stdout, which
+# devtmpfs alone would leave a regular file.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+# busybox's timeout has no --foreground, which kselftest's runner passes
+# to any /usr/bin/timeout; without one it runs tests without a timeout,
+# and boot.sh times the whole run.
+rm -f /usr/bin/timeout
 
-# The selftest relays the module's KTAP itself; keep the kernel's copy of
+# The tests relay the module's KTAP themselves; keep the kernel's copy of
 # it off the console, where it would interleave. Panics still print.
 dmesg -n 1
 
-# scripts/bench.sh boots with pkvm_smc_bench=N: N loads of the benchmark
-# module, each one measurement, instead of the selftest.
-bench_reps=$(sed -n 's/.*pkvm_smc_bench=\([0-9]*\).*/\1/p' /proc/cmdline)
+cmdline_value() {
+	sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline
+}
+
+# The module's KTAP from the kernel log, and the kselftest exit status it
+# amounts to: 1 if a case failed, 4 if every case was skipped.
+module_ktap_status() {
+	dmesg | sed -n 's/^.*smc_imm_test: //p' | awk '
+		{ print }
+		/^not ok / { failed = 1 }
+		/^ok / && !/# SKIP/ { passed = 1 }
+		END { exit failed ? 1 : (passed ? 0 : 4) }'
+}
+
+bench_reps=$(cmdline_value pkvm_smc_bench)
 if [ -n "$bench_reps" ]; then
 	echo "pkvm-smc-imm: bench begin"
 	i=0
 	while [ "$i" -lt "$bench_reps" ]; do
-		insmod /kselftest/pkvm_smc_imm/smc_imm_bench.ko && rmmod smc_imm_bench
+		insmod /kselftest/pkvm_smc_imm/test_modules/smc_imm_bench.ko pkvm_confirmed=1 &&
+			rmmod smc_imm_bench
 		i=$((i + 1))
 	done
 	dmesg | sed -n 's/^.*smc_imm_bench: //p'
@@ -27,7 +58,25 @@ if [ -n "$bench_reps" ]; then
 	poweroff -f
 fi
 
-echo "pkvm-smc-imm: selftest begin"
-sh /kselftest/pkvm_smc_imm/smc_imm.sh
-echo "pkvm-smc-imm: selftest exit=$?"
+case $(cmdline_value pkvm_smc_run) in
+insmod)
+	echo "pkvm-smc-imm: insmod begin"
+	insmod /kselftest/pkvm_smc_imm/test_modules/smc_imm_test.ko
+	echo "# insmod exit=$?"
+	module_ktap_status
+	echo "pkvm-smc-imm: insmod exit=$?"
+	;;
+*)
+	tests=$(cmdline_value pkvm_smc_tests | sed 's/,/ -t /g')
+	echo "pkvm-smc-imm: selftest begin"
+	# shellcheck disable=SC2086 # one -t per test
+	/kselftest/run_kselftest.sh -t $tests
+	echo "pkvm-smc-imm: selftest exit=$?"
+	;;
+esac
+# The FF-A driver probed through pKVM's proxy (hardened profile); the row
+# compares what it said with the stock kernel's.
+echo "pkvm-smc-imm: ffa begin"
+dmesg | grep -i 'ffa' | sed 's/^\[[^]]*\] //'
+echo "pkvm-smc-imm: ffa end"
 poweroff -f

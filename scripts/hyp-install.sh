@@ -2,24 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 # hyp-install.sh install|uninstall|status KDIR
 #
-# Integrates hyp/ into an arm64 kernel tree: copies the Rust handler and
-# the symbol check into arch/arm64/kvm/hyp/nvhe/ and applies the small C,
-# Makefile and Kconfig glue of hyp/glue/<version>/. Idempotent; files
-# are rewritten only when they differ, so rebuilds stay incremental. The
-# glue is checked before anything is written: a tree that is not what it
-# expects is refused untouched.
+# Integrates hyp/ into an arm64 kernel tree: applies the series of
+# hyp/glue/<version>/ that the testbed's rust handler builds (its
+# `variants` file: on 6.12 the stable backports of upstream's C checks
+# first), with the Rust handler and the symbol check it adds to
+# arch/arm64/kvm/hyp/nvhe/. Idempotent; files are rewritten only when their
+# content changes, so rebuilds stay incremental. The whole series is applied
+# to a scratch copy first: a tree that is not what it expects (a vendor's
+# handle_host_smc(), say) is refused untouched.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/glue.sh
+. "$(dirname "$0")/glue.sh"
 
 usage="usage: hyp-install.sh install|uninstall|status KDIR"
 action=${1:?$usage}
 kdir=${2:?$usage}
-nvhe=arch/arm64/kvm/hyp/nvhe
-hyp_files=(host_smc.rs host_smc_policy.rs check-hyp-symbols.sh)
 
-if [ ! -f "$kdir/Makefile" ] || [ ! -d "$kdir/$nvhe" ]; then
-	die "$kdir is not an arm64 kernel tree (no Makefile or $nvhe/)"
+if [ ! -f "$kdir/Makefile" ] || [ ! -d "$kdir/$GLUE_NVHE" ]; then
+	die "$kdir is not an arm64 kernel tree (no Makefile or $GLUE_NVHE/)"
 fi
 need_tool patch
 
@@ -30,53 +32,45 @@ tree_version() {
 	echo "$version.$patchlevel"
 }
 
-glue_dir=$PROJECT_ROOT/hyp/glue/$(tree_version)
-# The first two patches of the series integrate the handler; the others
-# (a C backport on 6.12) are for `make patches` only.
-glue_patches=(01-build-rust-objects.patch 02-rust-host-smc-handler.patch)
-glue="hyp/glue/$(tree_version)/{${glue_patches[0]},${glue_patches[1]}}"
-[ -f "$glue_dir/${glue_patches[0]}" ] ||
-	die "kernel $(tree_version) in $kdir is not supported; hyp/glue/ has: $(find "$PROJECT_ROOT/hyp/glue" -mindepth 1 -maxdepth 1 -type d -printf '%f ')"
+version=$(tree_version)
+[ -f "$PROJECT_ROOT/hyp/glue/$version/variants" ] ||
+	die "kernel $version in $kdir is not supported; hyp/glue/ has: $(find "$PROJECT_ROOT/hyp/glue" -mindepth 1 -maxdepth 1 -type d -printf '%f ')"
+read -r -a series <<<"$(glue_patches "$version" rust)"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
 
-# The glue patches touch disjoint lines, so they apply, and are checked,
-# as one.
-glue_patch() {
-	(cd "$glue_dir" && cat "${glue_patches[@]}") |
-		patch -d "$kdir" -p1 -F0 -s --no-backup-if-mismatch "$@"
-}
-
-glue_applied() {
-	glue_patch -R --dry-run -f >/dev/null 2>&1
+# Installed: the series reverts cleanly from what the tree has.
+installed() {
+	local check=$stage/check
+	rm -rf "$check"
+	mkdir -p "$check"
+	glue_copy_managed "$version" "$kdir" "$check"
+	glue_revert "$version" "$check" "${series[@]}"
 }
 
 install() {
-	if ! glue_applied; then
-		glue_patch -N --dry-run >/dev/null 2>&1 ||
-			die "$kdir does not match $glue (handle_host_smc(), the nVHE Makefile or the KVM Kconfig differ); nothing was changed"
-		glue_patch -N
-		echo "hyp-install: applied $glue to $kdir"
+	if installed; then
+		# Only hyp/'s own files can have changed since.
+		glue_copy_managed "$version" "$kdir" "$stage"
+		glue_revert "$version" "$stage" "${series[@]}"
+	else
+		glue_copy_managed "$version" "$kdir" "$stage"
 	fi
-	local file
-	for file in "${hyp_files[@]}"; do
-		cmp -s "$PROJECT_ROOT/hyp/$file" "$kdir/$nvhe/$file" ||
-			cp "$PROJECT_ROOT/hyp/$file" "$kdir/$nvhe/$file"
-	done
+	glue_apply "$version" "$stage" "${series[@]}" ||
+		die "$kdir does not match hyp/glue/$version (handle_host_smc(), the nVHE Makefile or the KVM Kconfig differ); nothing was changed"
+	echo "hyp-install: $(glue_sync "$version" "$stage" "$kdir") file(s) of $kdir changed (hyp/glue/$version: ${series[*]})"
 }
 
 uninstall() {
-	if glue_applied; then
-		glue_patch -R
-		echo "hyp-install: reverted $glue in $kdir"
-	fi
-	local file
-	for file in "${hyp_files[@]}"; do
-		rm -f "$kdir/$nvhe/$file"
-	done
+	installed || die "hyp/glue/$version is not installed in $kdir; nothing was changed"
+	glue_copy_managed "$version" "$kdir" "$stage"
+	glue_revert "$version" "$stage" "${series[@]}"
+	echo "hyp-install: $(glue_sync "$version" "$stage" "$kdir") file(s) of $kdir restored"
 }
 
 status() {
-	if glue_applied; then
-		echo "installed ($glue)"
+	if installed; then
+		echo "installed (hyp/glue/$version: ${series[*]})"
 	else
 		echo "not installed"
 		return 1

@@ -16,7 +16,8 @@ reject: smc #1 with PSCI_VERSION; counted from handle_trap's entry to its
 accept: smc #0 with PSCI_VERSION; counted from handle_trap's entry up to
         and including the call to the PSCI relay.
 
-Prints the count and the path, one instruction a line, as JSON.
+Prints the count, the functions the path runs through and the path, one
+instruction a line, as JSON.
 """
 
 import json
@@ -254,6 +255,19 @@ def trace(insns, symbols, relocs, esr, x0_value, stop_at_call=None):
         pc += 4
 
 
+def functions_on(path, symbols):
+    """The functions the path runs through, in order of first visit: its
+    instructions are in them, inlined callees included."""
+    starts = sorted((address, name) for name, address in symbols.items())
+    seen = []
+    for line in path:
+        pc = int(line.split()[0], 16)
+        owner = max(((a, n) for a, n in starts if a <= pc), default=(0, "?"))[1]
+        if owner not in seen:
+            seen.append(owner)
+    return seen
+
+
 def main():
     objdump, obj, which = sys.argv[1:4]
     insns, symbols, relocs = disassemble(objdump, obj)
@@ -264,7 +278,8 @@ def main():
                      stop_at_call=PSCI_RELAY)
     else:
         sys.exit(f"unknown path {which}: use reject or accept")
-    json.dump({"path": which, "instructions": len(path), "trace": path},
+    json.dump({"path": which, "instructions": len(path),
+               "functions": functions_on(path, symbols), "trace": path},
               sys.stdout, indent=1)
     print()
 

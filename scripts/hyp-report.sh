@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# hyp-report.sh [KERNEL...]: what the Rust handler costs against the C one
-# of the same tree, from the built kvm_nvhe.o objects: .text bytes and the
-# instructions executed for a rejected smc #1 (handle_trap entry to return)
-# and for smc #0 up to the PSCI relay call. Needs build/KERNEL-{stock,rust}.
+# hyp-report.sh [--tsv] [KERNEL...]: what the Rust handler costs against
+# the C one of the same tree and profile, from the kvm_nvhe.o each build
+# kept: the instructions executed for a rejected smc #1 (handle_trap entry
+# to return) and for smc #0 up to the PSCI relay call, and the .hyp.text
+# bytes of the functions those paths run through. With the hardened
+# profile's ThinLTO the Rust objects join the hyp's LTO link, and
+# handle_host_smc can be inlined into handle_trap like the C one is.
+# Every build of build/KERNEL-{stock,rust}[-hardened] that exists is shown.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -16,48 +20,63 @@ if [ "${1:-}" = --tsv ]; then
 	tsv=true
 	shift
 fi
+[ $# -gt 0 ] || set -- 6.12 7.3
 
 row() {
 	if $tsv; then
-		printf '%s\t%s\t%s\t%s\t%s\n' "$@"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"
 	else
-		printf '%-6s %-7s %12s %14s %14s\n' "$@"
+		printf '%-6s %-8s %-7s %-4s %10s %13s %13s\n' "$@"
 	fi
 }
-[ $# -gt 0 ] || set -- 6.12 7.3
 
-nvhe_object() {
-	local object=$BUILD_ROOT/$1-$2/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o
-	[ -f "$object" ] || die "$object missing; run 'make build KERNEL=$1 HANDLER=$2'"
-	echo "$object"
+# path OBJECT reject|accept: the path's JSON, as scripts/hyp-path.py
+# follows it through the object.
+path() {
+	python3 "$PROJECT_ROOT/scripts/hyp-path.py" "llvm-objdump$LLVM_SUFFIX" "$1" "$2"
 }
 
-# Bytes of the code that handles host SMCs: handle_trap(), into which C
-# inlines its handler, plus the Rust handler and its out-of-line relay
-# path where there are.
-handler_bytes() {
-	"llvm-nm$LLVM_SUFFIX" -S --radix=d "$1" | awk '
-		$4 == "__kvm_nvhe_handle_trap" || $4 == "__kvm_nvhe_handle_host_smc" ||
-		$4 ~ /host_smc_policy5relay/ { total += $2 }
+field() {
+	python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# bytes OBJECT FUNCTION...: the sizes of these functions, added up.
+bytes() {
+	local object=$1
+	shift
+	"llvm-nm$LLVM_SUFFIX" -S --radix=d "$object" | awk -v want="$*" '
+		BEGIN { n = split(want, names, " "); for (i = 1; i <= n; i++) wanted[names[i]] = 1 }
+		$4 in wanted { total += $2 }
 		END { print total + 0 }'
 }
 
-path_length() {
-	python3 "$PROJECT_ROOT/scripts/hyp-path.py" "llvm-objdump$LLVM_SUFFIX" "$1" "$2" |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["instructions"])'
+lto_of() {
+	python3 -c 'import json, sys; print("yes" if json.load(open(sys.argv[1])).get("lto") else "no")' "$1"
 }
 
-$tsv || row kernel handler "text bytes" "reject insns" "accept insns"
+$tsv || row kernel handler profile lto "text bytes" "reject insns" "accept insns"
+found=0
 for kernel in "$@"; do
-	for handler in stock rust; do
-		object=$(nvhe_object "$kernel" "$handler")
-		# 6.12's C handler has no reject path: smc #1 goes to the relay.
-		if [ "$kernel-$handler" = 6.12-stock ]; then
-			reject="none"
-		else
-			reject=$(path_length "$object" reject)
-		fi
-		row "$kernel" "$handler" \
-			"$(handler_bytes "$object")" "$reject" "$(path_length "$object" accept)"
+	for profile in minimal hardened; do
+		for handler in stock rust; do
+			dir=$BUILD_ROOT/$(variant_name "$kernel" "$handler" "$profile")
+			[ -f "$dir/kvm_nvhe.o" ] || continue
+			found=$((found + 1))
+			accept=$(path "$dir/kvm_nvhe.o" accept)
+			functions=$(field functions <<<"$accept" | tr -d "[]',")
+			# 6.12's own C handler has no reject path: smc #1 is relayed.
+			if [ "$kernel-$handler" = 6.12-stock ]; then
+				reject=none
+			else
+				reject=$(path "$dir/kvm_nvhe.o" reject)
+				functions="$functions $(field functions <<<"$reject" | tr -d "[]',")"
+				reject=$(field instructions <<<"$reject")
+			fi
+			mapfile -t functions < <(tr ' ' '\n' <<<"$functions" | sort -u)
+			row "$kernel" "$handler" "$profile" "$(lto_of "$dir/build.json")" \
+				"$(bytes "$dir/kvm_nvhe.o" "${functions[@]}")" \
+				"$reject" "$(field instructions <<<"$accept")"
+		done
 	done
 done
+[ "$found" -gt 0 ] || die "no build with a kvm_nvhe.o in $BUILD_ROOT; run 'make build' first"

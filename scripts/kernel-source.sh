@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernel-source.sh KERNEL: download Debian's linux-source-KERNEL once, unpack
-# it into the cache and print the pristine tree's path on stdout.
+# kernel-source.sh [--config] KERNEL: download Debian's linux-source-KERNEL
+# once, unpack it into the cache and print the pristine tree's path on
+# stdout. With --config, the same for Debian's linux-config-KERNEL (arm64):
+# print the path of its arm64 kernel configuration.
 #
-# The pristine tree is never modified or built in; each handler works on a
+# The pristine tree is never modified or built in; the testbed works on a
 # copy of it (scripts/prepare-tree.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-KERNEL=${1:?usage: kernel-source.sh KERNEL}
+WANT=source
+if [ "${1:-}" = --config ]; then
+	WANT=config
+	shift
+fi
+KERNEL=${1:?usage: kernel-source.sh [--config] KERNEL}
 PACKAGE=$(kernel_package "$KERNEL")
 SRC_DIR=$CACHE_DIR/src/$KERNEL
+# Debian ships each version's configurations in linux-config-VERSION, one
+# package per architecture; dpkg knows arm64 since scripts/deps.sh.
+CONFIG_PACKAGE=linux-config-$KERNEL:arm64
+CONFIG_DIR=$CACHE_DIR/config/$KERNEL
 DEB_DIR=$CACHE_DIR/debs
 APT_STATE=$CACHE_DIR/apt
 
@@ -102,7 +113,32 @@ unpack_tree() {
 	dpkg-deb -f "$deb" Version >"$SRC_DIR/.debian-version"
 }
 
+# The arm64 configuration Debian builds its generic arm64 kernel with.
+config_file() {
+	local config=$CONFIG_DIR/config.arm64
+	if [ ! -f "$config" ]; then
+		local tmp deb
+		step "downloading $CONFIG_PACKAGE"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt_for_kernel apt-get download -qq -o APT::Sandbox::User=root "$CONFIG_PACKAGE") ||
+			die "apt-get download $CONFIG_PACKAGE failed; run 'make deps' (it adds the arm64 architecture) and retry"
+		deb=$(compgen -G "$tmp/*.deb" | head -n 1)
+		dpkg-deb -x "$deb" "$tmp/x"
+		mkdir -p "$CONFIG_DIR"
+		xzcat "$tmp/x/usr/src/linux-config-$KERNEL/config.arm64_none_arm64.xz" >"$config.partial" ||
+			die "$deb has no config.arm64_none_arm64.xz"
+		mv "$config.partial" "$config"
+		dpkg-deb -f "$deb" Version >"$CONFIG_DIR/.debian-version"
+		rm -rf "$tmp"
+	fi
+	echo "$config"
+}
+
 main() {
+	if [ "$WANT" = config ]; then
+		config_file
+		return
+	fi
 	download_deb
 	unpack_tree
 	step "$PACKAGE $(cat "$SRC_DIR/.debian-version"), kernel $(make -s -C "$SRC_DIR" kernelversion)"

@@ -6,8 +6,15 @@ PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${PKVM_SMC_CACHE:-$HOME/.cache/pkvm-smc-imm}
 BUILD_ROOT=$PROJECT_ROOT/build
 LLVM_SUFFIX=-19
-SCRIPT_START=${SCRIPT_START:-$(date +%s)}
-export PROJECT_ROOT CACHE_DIR BUILD_ROOT LLVM_SUFFIX SCRIPT_START
+# The Rust toolchain of every kernel and module build: rustc 1.86.0 is
+# built on LLVM 19.1.7, the same major as clang-19, so that LLVM bitcode
+# from both can meet in one LTO link (RUSTC_CLANG_LLVM_COMPATIBLE). The
+# host-side crates (hyp/ tests, tools/smc-audit) use the default toolchain.
+KERNEL_RUST_TOOLCHAIN=1.86.0
+# The top-level Makefile sets PKVM_SMC_START once per `make` invocation, so
+# that every step of it is timed from the same start.
+SCRIPT_START=${PKVM_SMC_START:-${SCRIPT_START:-$(date +%s)}}
+export PROJECT_ROOT CACHE_DIR BUILD_ROOT LLVM_SUFFIX SCRIPT_START KERNEL_RUST_TOOLCHAIN
 
 die() {
 	printf 'error: %s\n' "$*" >&2
@@ -34,26 +41,60 @@ kernel_package() {
 	esac
 }
 
+# The handlers a tree can be built with: Debian's tree as shipped, the
+# stable backport of upstream's C check (6.12 only, where upstream's tree
+# lacks it), and the tree with this project's series and Rust handler.
+# hyp/glue/KERNEL/variants says which patches each one applies.
 check_handler() {
+	local kernel=$1 handler=$2
+	grep -qE "^$handler([[:space:]]|\$)" "$PROJECT_ROOT/hyp/glue/$kernel/variants" 2>/dev/null ||
+		die "unknown HANDLER '$handler' for KERNEL=$kernel; use one of: $(sed -n 's/^\([a-z]\+\).*/\1/p' "$PROJECT_ROOT/hyp/glue/$kernel/variants" | paste -sd' ' -)"
+}
+
+check_profile() {
 	case $1 in
-	rust | stock) ;;
-	*) die "unknown HANDLER '$1'; use HANDLER=rust or HANDLER=stock" ;;
+	minimal | hardened) ;;
+	*) die "unknown PROFILE '$1'; use PROFILE=minimal or PROFILE=hardened" ;;
 	esac
+}
+
+# QEMU CPU models with EL2, each with what matters here: max has VHE, PAC
+# and BTI; neoverse-n1 has VHE but no PAC (dynamic SCS patches the kernel);
+# cortex-a57 has no VHE (pKVM runs classic nVHE without any override).
+check_cpu() {
+	case $1 in
+	max | neoverse-n1 | cortex-a57) ;;
+	*) die "unknown CPU '$1'; use CPU=max, CPU=neoverse-n1 or CPU=cortex-a57" ;;
+	esac
+}
+
+cpu_has_vhe() {
+	[ "$1" != cortex-a57 ]
 }
 
 check_mode() {
 	case $1 in
-	hvhe | nvhe | vhe) ;;
-	*) die "unknown MODE '$1'; use MODE=hvhe, MODE=nvhe or MODE=vhe" ;;
+	hvhe | nvhe | vhe | nopkvm) ;;
+	*) die "unknown MODE '$1'; use MODE=hvhe, MODE=nvhe, MODE=vhe or MODE=nopkvm" ;;
 	esac
 }
 
-# The three choices of a testbed run, each checked, each with its own
-# message.
-check_run() {
-	kernel_package "$1" >/dev/null
-	check_handler "$2"
-	check_mode "$3"
+# A CPU without VHE can run neither hVHE nor VHE.
+check_cpu_mode() {
+	if ! cpu_has_vhe "$1" && { [ "$2" = hvhe ] || [ "$2" = vhe ]; }; then
+		die "CPU=$1 has no VHE, so MODE=$2 cannot run on it; use MODE=nvhe"
+	fi
+}
+
+# build/KERNEL-HANDLER[-PROFILE]: what one build produced, for the boots,
+# the audit and the reports. The minimal profile keeps the short name.
+variant_name() {
+	local kernel=$1 handler=$2 profile=${3:-minimal}
+	if [ "$profile" = minimal ]; then
+		echo "$kernel-$handler"
+	else
+		echo "$kernel-$handler-$profile"
+	fi
 }
 
 # Make's -j for kernel builds: one more than the cores keeps both busy
@@ -70,9 +111,39 @@ kernel_make() {
 	local tree=$1 out=$2 ccache=()
 	shift 2
 	command -v ccache >/dev/null 2>&1 && ccache=("CC=ccache clang$LLVM_SUFFIX")
-	CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache} \
+	RUSTUP_TOOLCHAIN=$KERNEL_RUST_TOOLCHAIN \
+		CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache} \
 		make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" "${ccache[@]}" \
 		-j"$(build_jobs)" "$@"
+}
+
+# with_lock NAME COMMAND...: one kernel tree and its object directories are
+# shared by every handler and profile, so builds that touch them take turns,
+# also across concurrent `make` invocations.
+with_lock() {
+	local lock=$1
+	shift
+	mkdir -p "$CACHE_DIR/locks"
+	(
+		flock 9
+		"$@"
+	) 9>"$CACHE_DIR/locks/$lock"
+}
+
+# copy_tree_once SRC DEST: DEST becomes a copy of SRC unless it already is
+# one. The copy is made under another name and renamed once complete, with
+# its stamp inside, so that an interrupted copy is never taken for a tree;
+# a leftover of one is removed first, as cp -a into an existing directory
+# would nest SRC inside it.
+copy_tree_once() {
+	local src=$1 dest=$2
+	[ -f "$dest/.pkvm-smc-copied" ] && return
+	step "copying $src to $dest"
+	rm -rf "$dest" "$dest.partial"
+	mkdir -p "$(dirname "$dest")"
+	cp -a "$src" "$dest.partial"
+	touch "$dest.partial/.pkvm-smc-copied"
+	mv "$dest.partial" "$dest"
 }
 
 # cargo installs bindgen here; a fresh login shell may not have it on PATH.

@@ -1,35 +1,72 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# prepare-tree.sh KERNEL HANDLER: make the source tree for one handler and
-# print its path. "stock" is Debian's tree untouched; "rust" is the same
-# tree with hyp/ integrated by scripts/hyp-install.sh.
+# prepare-tree.sh [--patches "P..."] [--mutant PATCH] KERNEL HANDLER:
+# bring the testbed's source tree of KERNEL to what HANDLER builds and print
+# its path.
 #
-# Each handler gets its own copy, made once: rebuilding it would touch
-# every file and turn the next incremental build into a full one.
+# There is one tree per kernel version, shared by every handler and profile,
+# so that a handler switch rebuilds only what the glue touches. HANDLER
+# names a list of patches of hyp/glue/KERNEL/ (its `variants` file);
+# --patches gives the list instead (a bisect step), and --mutant applies one
+# more patch to the hyp's Rust sources (scripts/mutants.sh). --hash changes
+# nothing and prints a hash of what the tree would hold.
+#
+# The switch is by content (scripts/glue.sh): Make rebuilds exactly what
+# the switch changed, and an interrupted switch is finished by the next run.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/glue.sh
+. "$(dirname "$0")/glue.sh"
 
-KERNEL=${1:?usage: prepare-tree.sh KERNEL HANDLER}
-HANDLER=${2:?usage: prepare-tree.sh KERNEL HANDLER}
-check_handler "$HANDLER"
+usage="usage: prepare-tree.sh [--hash] [--patches LIST] [--mutant PATCH] KERNEL HANDLER"
+hash_only=false
+patches_given=false
+patches=()
+mutant=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--patches)
+		patches_given=true
+		read -r -a patches <<<"${2?$usage}"
+		shift 2
+		;;
+	--mutant)
+		mutant=${2:?$usage}
+		shift 2
+		;;
+	--hash)
+		hash_only=true
+		shift
+		;;
+	*) break ;;
+	esac
+done
+KERNEL=${1:?$usage}
+HANDLER=${2:?$usage}
+check_handler "$KERNEL" "$HANDLER"
 
 pristine=$("$PROJECT_ROOT/scripts/kernel-source.sh" "$KERNEL")
-tree=$CACHE_DIR/trees/$KERNEL-$HANDLER
+tree=$CACHE_DIR/trees/$KERNEL
 
-if [ ! -f "$tree/.pkvm-smc-copied" ]; then
-	step "copying the pristine $KERNEL tree for HANDLER=$HANDLER"
-	rm -rf "$tree"
-	mkdir -p "$(dirname "$tree")"
-	cp -a "$pristine" "$tree.partial"
-	mv "$tree.partial" "$tree"
-	touch "$tree/.pkvm-smc-copied"
+$patches_given || read -r -a patches <<<"$(glue_patches "$KERNEL" "$HANDLER")"
+$hash_only || copy_tree_once "$pristine" "$tree"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+glue_copy_managed "$KERNEL" "$pristine" "$stage"
+glue_apply "$KERNEL" "$stage" "${patches[@]}" ||
+	die "the glue does not apply to Debian's $KERNEL tree (see above)"
+if [ -n "$mutant" ]; then
+	patch -d "$stage/$GLUE_NVHE" -p1 -F0 -s --no-backup-if-mismatch <"$mutant" >/dev/null ||
+		die "mutant $mutant does not apply to hyp/"
 fi
-
-if [ "$HANDLER" = rust ]; then
-	# Idempotent, and rewrites only what changed, so a hyp/ edit costs an
-	# incremental hyp rebuild.
-	"$PROJECT_ROOT/scripts/hyp-install.sh" install "$tree" >&2
+if $hash_only; then
+	(cd "$stage" && find . -type f -print0 | sort -z | xargs -0 sha256sum) |
+		cat - "$pristine/.debian-version" | sha256sum | cut -d' ' -f1
+	exit 0
 fi
-
+changed=$(glue_sync "$KERNEL" "$stage" "$tree")
+if [ "$changed" -gt 0 ]; then
+	step "$KERNEL tree: $changed file(s) changed for $HANDLER${mutant:+ + $(basename "$mutant")}"
+fi
 echo "$tree"

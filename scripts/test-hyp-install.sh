@@ -13,11 +13,12 @@ install=$PROJECT_ROOT/scripts/hyp-install.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Just what hyp-install reads and writes: the version and arch/arm64/kvm.
+# Just what hyp-install reads and writes: the version, arch/arm64/kvm and
+# the arm64 headers the glue declares things in.
 copy_tree() {
 	mkdir -p "$2/arch/arm64"
 	cp "$1/Makefile" "$2/"
-	cp -a "$1/arch/arm64/kvm" "$2/arch/arm64/"
+	cp -a "$1/arch/arm64/kvm" "$1/arch/arm64/include" "$2/arch/arm64/"
 }
 
 for kernel in "$@"; do
@@ -31,8 +32,10 @@ for kernel in "$@"; do
 	diff -r "$work/once" "$tree" >/dev/null || die "$kernel: a second install changed the tree"
 	"$install" status "$tree" >/dev/null || die "$kernel: status does not say installed"
 	"$install" uninstall "$tree" >/dev/null
-	diff -r "$pristine/arch/arm64/kvm" "$tree/arch/arm64/kvm" >/dev/null ||
-		die "$kernel: uninstall did not restore the pristine tree"
+	for dir in arch/arm64/kvm arch/arm64/include; do
+		diff -r "$pristine/$dir" "$tree/$dir" >/dev/null ||
+			die "$kernel: uninstall did not restore the pristine $dir"
+	done
 	echo "ok: hyp-install $kernel: install, reinstall (no change), uninstall (pristine)"
 
 	sed -i 's/func_id &= ~ARM_SMCCC_CALL_HINTS;/func_id \&= ~ARM_SMCCC_CALL_HINTS; \/* vendor *\//' \

@@ -6,9 +6,11 @@
 # KTAP of this load as the subtests of one test. Exit: 0 pass, 1 fail,
 # 4 skip (kselftest).
 #
-#   smc_imm.sh [sweep=0] [destructive=0] [all_cpus=0]
+#   smc_imm.sh [sweep=0] [destructive=0] [all_cpus=0] [power_states=1]
 #
-# Arguments are module parameters that leave cases out. pkvm_confirmed=1 is
+# Arguments are module parameters that leave cases out (or, power_states=1,
+# add the one that suspends a CPU); smc_imm_test.<param>=<value> on the
+# kernel command line count too, as modprobe would pass them. pkvm_confirmed=1 is
 # this script's to give: it tells a kernel that cannot say whether pKVM
 # initialised (one without kvm_pkvm_initialized(), as distributions and
 # Android ship them) that it did, and is given only after the checks below.

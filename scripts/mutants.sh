@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# mutants.sh [KERNEL]: mutation testing of the whole chain. Each patch in
+# hyp/mutants/ is one deliberate defect of the Rust handler; every one must
+# be killed:
+# - by the host tests: `cargo test` of hyp/ with the mutant applied fails
+#   (mutants of host_smc.rs, the EL2 glue that only runs at EL2, are out of
+#   their reach, and say so);
+# - by the kselftest: the rust kernel of KERNEL (default 7.3) rebuilt with
+#   the mutant (an incremental hyp rebuild) and booted in QEMU (hVHE) gives
+#   anything but PASS. The cases that failed are the mutant's killers.
+# Writes build/mutants.json and prints `mutants: N killed, M survived`.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KERNEL=${1:-7.3}
+kernel_package "$KERNEL" >/dev/null
+need_tool cargo
+results=$BUILD_ROOT/mutants.json
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A mutant that takes a CPU or the machine down must not cost the default
+# five minutes.
+export BOOT_TIMEOUT=${BOOT_TIMEOUT:-90}
+
+mutant_files() {
+	sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
+}
+
+# host_verdict PATCH: "killed: TEST..." when cargo test fails with the
+# mutant, "survived" when it passes, "n/a" when the mutant is outside the
+# host-tested policy.
+host_verdict() {
+	local patch=$1 crate=$work/hyp log
+	if ! mutant_files "$patch" | grep -qx host_smc_policy.rs; then
+		echo "n/a (EL2 glue, not host-testable)"
+		return
+	fi
+	rm -rf "$crate"
+	cp -r "$PROJECT_ROOT/hyp" "$crate"
+	rm -rf "$crate/target"
+	patch -d "$crate" -p1 -s <"$patch"
+	log=$work/cargo.log
+	if CARGO_TARGET_DIR=$CACHE_DIR/cargo-target-mutants \
+		cargo test --release --manifest-path "$crate/Cargo.toml" >"$log" 2>&1; then
+		echo "survived"
+	else
+		echo "killed: $(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u | paste -sd, -)"
+	fi
+}
+
+# guest_verdict PATCH: the boot's verdict and the failed cases.
+guest_verdict() {
+	local patch=$1 name=mutant-${1##*/} parsed
+	name=${name%.patch}
+	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" --mutant "$patch" --into "$name" \
+		"$KERNEL" rust minimal >"$work/build.log" 2>&1; then
+		tail -n 20 "$work/build.log" >&2
+		die "the kernel with mutant ${patch##*/} did not build: a mutant must compile"
+	fi
+	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" "$KERNEL" rust minimal max hvhe \
+		>"$work/boot.log" 2>&1 || true
+	parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" \
+		"$CACHE_DIR/trees/$KERNEL/tools/testing/kunit" "$BUILD_ROOT/$name/max-hvhe.log")
+	python3 - "$parsed" "$work/boot.log" <<-'EOF'
+		import json, sys
+		parsed = json.loads(sys.argv[1])
+		boot_errors = [l[7:].strip() for l in open(sys.argv[2]) if l.startswith("error: ")]
+		failed = []
+		def walk(node):
+		    if node["status"] not in ("SUCCESS", "SKIPPED") and not node.get("cases"):
+		        failed.append(node["name"])
+		    for case in node.get("cases", []):
+		        walk(case)
+		for test in parsed["tests"]:
+		    walk(test)
+		if parsed["verdict"] == "PASS" and not boot_errors:
+		    print("survived")
+		else:
+		    why = failed + [f"boot: {e}" for e in boot_errors] + parsed["errors"]
+		    print("killed: " + ", ".join(why or [parsed["verdict"]]))
+	EOF
+}
+
+main() {
+	local patch name host guest killed=0 survived=0 entries=()
+	for patch in "$PROJECT_ROOT"/hyp/mutants/*.patch; do
+		name=$(basename "$patch" .patch)
+		step "mutant $name"
+		host=$(host_verdict "$patch")
+		guest=$(guest_verdict "$patch")
+		echo "mutant $name: host tests: $host"
+		echo "mutant $name: kselftest: $guest"
+		if [[ $host == survived || $guest == survived ]]; then
+			survived=$((survived + 1))
+		else
+			killed=$((killed + 1))
+		fi
+		entries+=("$(python3 -c 'import json, sys; print(json.dumps(dict(zip(("name", "host_tests", "kselftest"), sys.argv[1:]))))' \
+			"$name" "$host" "$guest")")
+	done
+	# Back to the handler as it is, so the next build starts from there.
+	"$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust >/dev/null
+	printf '%s\n' "${entries[@]}" | python3 -c '
+import json, sys
+mutants = [json.loads(line) for line in sys.stdin]
+json.dump({"kernel": sys.argv[1], "mutants": mutants}, open(sys.argv[2], "w"), indent=1)' \
+		"$KERNEL" "$results"
+	echo "mutants: $killed killed, $survived survived"
+	[ "$survived" -eq 0 ]
+}
+
+main
