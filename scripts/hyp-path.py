@@ -141,26 +141,54 @@ class Machine:
         }[cond]
 
 
-def step(machine, mnemonic, ops, width_of):
-    """Executes a non-branch instruction; raises Unfollowable if unmodelled."""
+# Loads from these symbols are known: EL2 tracing's per-event "enabled"
+# words, 0 while nothing has enabled the event, as at boot and in every run
+# of this project (the hardened profile builds the tracing, nothing turns it
+# on).
+KNOWN_ZERO_SYMBOLS = re.compile(r"__kvm_nvhe_hyp_event_id_\w+")
+
+
+def symbolic(reloc):
+    """The value adrp or a :lo12: add gives: the symbol's address."""
+    return ("sym", reloc.split("+")[0])
+
+
+def load(machine, address_operand, reloc):
+    """What a load reads: host x0 from the context, a known-zero symbol's
+    word, or unknown."""
+    m = re.fullmatch(r"\[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]", address_operand)
+    if not m:
+        return None
+    base = machine.get(m.group(1))
+    offset = int(m.group(2), 0) if m.group(2) else 0
+    if isinstance(base, tuple) and KNOWN_ZERO_SYMBOLS.fullmatch(base[1]):
+        return 0
+    if reloc and KNOWN_ZERO_SYMBOLS.fullmatch(reloc.split("+")[0]):
+        return 0
+    return machine.memory.get((base, offset))
+
+
+def step(machine, mnemonic, ops, width_of, reloc=None):
+    """Executes a non-branch instruction; raises Unfollowable if unmodelled.
+    reloc is the symbol a relocation at this instruction names, if any."""
     o = split_operands(ops)
     get, put = machine.get, machine.set
+    if mnemonic == "adrp":
+        put(o[0], symbolic(reloc) if reloc else None)
+        return
+    if mnemonic == "add" and reloc and isinstance(get(o[1]), tuple):
+        put(o[0], symbolic(reloc))
+        return
     if mnemonic in ("nop", "hint", "paciasp", "autiasp", "pacibsp", "autibsp",
                     "bti", "isb", "dsb", "msr", "stp", "str", "strb", "strh",
                     "stur", "prfm"):
         return
-    if mnemonic in ("ldp", "ldur", "ldrb", "ldrh", "ldrsw"):
+    if mnemonic in ("ldp", "ldur", "ldrsw"):
         for dest in o[:2 if mnemonic == "ldp" else 1]:
             put(dest, None)
         return
-    if mnemonic == "ldr":
-        m = re.fullmatch(r"\[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]", o[1])
-        value = None
-        if m:
-            base = get(m.group(1))
-            offset = int(m.group(2), 0) if m.group(2) else 0
-            value = machine.memory.get((base, offset))
-        put(o[0], value)
+    if mnemonic in ("ldr", "ldrb", "ldrh", "ldar", "ldapr"):
+        put(o[0], load(machine, o[1], reloc))
         return
     if mnemonic == "mrs":
         put(o[0], machine.esr if o[1] == "ESR_EL2" else None)
@@ -251,7 +279,7 @@ def trace(insns, symbols, relocs, esr, x0_value, stop_at_call=None):
             continue
         if mnemonic in ("blr", "br"):
             raise Unfollowable(f"indirect branch at {pc:#x}")
-        step(machine, mnemonic, ops, width_of)
+        step(machine, mnemonic, ops, width_of, relocs.get(pc))
         pc += 4
 
 

@@ -40,13 +40,16 @@ field() {
 	python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-# bytes OBJECT FUNCTION...: the sizes of these functions, added up.
+# bytes OBJECT FUNCTION...: the sizes of these functions, and of every
+# function of the handler that the object holds, on a path or not (under
+# LTO the exported handle_host_smc stays, inlined or not), added up.
 bytes() {
 	local object=$1
 	shift
 	"llvm-nm$LLVM_SUFFIX" -S --radix=d "$object" | awk -v want="$*" '
 		BEGIN { n = split(want, names, " "); for (i = 1; i <= n; i++) wanted[names[i]] = 1 }
-		$4 in wanted { total += $2 }
+		$4 in wanted || $4 ~ /^__kvm_nvhe_(handle_host_smc|kvm_host_forward_smc|default_host_smc_handler)$/ ||
+			$4 ~ /host_smc_policy5relay/ { total += $2 }
 		END { print total + 0 }'
 }
 
