@@ -4,15 +4,22 @@
 
   bench-report.py DIR
 
-Reads DIR/raw-<kernel>-<handler>.txt (one "bench: key=value ..." line per
-repetition) and DIR/static.tsv (scripts/hyp-report.sh --tsv); writes
-DIR/bench.json and DIR/performance.rst (a section of the Documentation
-results page, see scripts/docs.sh) and prints the table.
+Reads, for each build NAME (scripts/lib.sh's variant_name: kernel-handler,
+plus -hardened for that profile), DIR/raw-NAME.txt (one "bench: key=value
+..." line per repetition) and DIR/build-NAME.json (the build's kernel,
+handler, profile and whether the Rust objects took part in the hyp's LTO
+link), and DIR/static.tsv (scripts/hyp-report.sh --tsv). Writes
+DIR/bench.json and DIR/performance.rst (the body of the results page's
+Performance section, see scripts/results-page.py) and prints the table.
 
 Under -icount shift=0 QEMU retires one instruction per virtual
 nanosecond, so counter ticks convert to guest instructions; a round trip
 covers the host's smc, the trap, the hyp's handling and the eret (and,
 on the accept path, QEMU's emulated EL3).
+
+Rust is compared with the C handler of the same tree and profile. Ratios
+are of medians: an interrupt that lands in a batch inflates that batch
+alone, which moves a mean but not a median.
 """
 
 import json
@@ -20,23 +27,52 @@ import statistics
 import sys
 from pathlib import Path
 
-# Static path lengths have the C handler's own count as their target.
+PROFILES = ("minimal", "hardened")
+PATHS = ("accept", "reject")
+# Static targets are in instructions or bytes more than the C handler of
+# the same tree and profile; None: reported, no target.
 TARGETS = {
-    "round_trip_ratio": 1.00,
-    "text_extra_bytes": 64,
+    # No LTO: the Rust handler stays a call away from handle_trap().
+    "minimal": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
+                "accept_static_extra_insns": 0, "text_extra_bytes": 64},
+    # ThinLTO takes the Rust objects into the hyp's link: it can inline
+    # handle_host_smc into handle_trap() as clang does the C one.
+    "hardened": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
+                 "accept_static_extra_insns": None, "text_extra_bytes": 0},
+}
+MEDIANS = ("ratios of medians: an interrupt inflates the batch it lands in, "
+           "which moves a mean but not a median")
+
+# Why a static target can be missed, by whether the Rust objects were in
+# the hyp's LTO link.
+WHY = {
+    False: {
+        "reject": "the call into the out-of-line Rust handler (bl, ret and its "
+                  "frame record), which the C handler, inlined into handle_trap(), "
+                  "does not pay: without LTO no compiler sees both sides of the "
+                  "call (Documentation/design.rst)",
+        "accept": "the call boundary, the tail call to the out-of-line accept path "
+                  "and that function's prologue",
+        "text": "the Rust handler's own prologue, epilogue and the out-of-line "
+                "accept path",
+    },
+    True: {
+        "reject": "the Rust objects were in the hyp's LTO link, which can inline "
+                  "handle_host_smc into handle_trap() as clang does the C handler: "
+                  "either it did not, or the code it inlined is longer than the C's "
+                  "(scripts/hyp-path.py names the functions the path runs through)",
+        "accept": "the Rust objects were in the hyp's LTO link, yet the path to the "
+                  "PSCI relay is longer than the C's, in code LTO kept out of line "
+                  "or longer (scripts/hyp-path.py names the functions it runs through)",
+        "text": "the Rust objects were in the hyp's LTO link, yet the functions the "
+                "two paths run through are larger than the C's, in code LTO kept out "
+                "of line or longer (scripts/hyp-path.py names them)",
+    },
 }
 
-# Why a target can be missed, for the report to say.
-WHY = {
-    "reject_static": "the call into the out-of-line Rust handler (bl, ret and "
-                     "its frame record), which the C handler, inlined into "
-                     "handle_trap(), does not pay (Documentation/design.rst)",
-    "accept_static": "the call boundary, the tail call to the out-of-line "
-                     "accept path and that function's prologue",
-    "round_trip": "the extra instructions counted statically for the same path",
-    "text": "the Rust handler's own prologue, epilogue and the out-of-line "
-            "accept path",
-}
+
+def version(kernel):
+    return tuple(int(part) for part in kernel.split("."))
 
 
 def measurements(path):
@@ -53,15 +89,15 @@ def measurements(path):
 def per_call(rows, key):
     """Guest instructions per call, over the repetitions."""
     values = [r[key] * (1e9 / r["frequency"]) / r["calls"] for r in rows]
-    return {"mean": statistics.mean(values), "min": min(values),
-            "max": max(values), "repetitions": len(values)}
+    return {"median": statistics.median(values), "mean": statistics.mean(values),
+            "min": min(values), "max": max(values), "repetitions": len(values)}
 
 
 def static_counts(path):
     table = {}
     for line in path.read_text().splitlines():
-        kernel, handler, text, reject, accept = line.split("\t")
-        table[(kernel, handler)] = {
+        kernel, handler, profile, _lto, text, reject, accept = line.split("\t")
+        table[(kernel, handler, profile)] = {
             "text_bytes": int(text),
             "reject_insns": None if reject == "none" else int(reject),
             "accept_insns": int(accept),
@@ -69,124 +105,197 @@ def static_counts(path):
     return table
 
 
+def load(out):
+    """Every build measured: its build.json fields, round trips, static counts."""
+    static = static_counts(out / "static.tsv")
+    builds = {}
+    for raw in sorted(out.glob("raw-*.txt")):
+        name = raw.stem[4:]
+        try:
+            build = json.loads((out / f"build-{name}.json").read_text())
+        except FileNotFoundError:
+            sys.exit(f"bench-report: {out}/build-{name}.json missing (scripts/bench.sh copies it)")
+        key = (build["kernel"], build["handler"], build["profile"])
+        if key not in static:
+            sys.exit(f"bench-report: {name} has no row in {out}/static.tsv")
+        rows = measurements(raw)
+        builds[key] = {"kernel": key[0], "handler": key[1], "profile": key[2],
+                       "lto": bool(build["lto"]),
+                       **{path: per_call(rows, f"{path}_ticks") for path in PATHS},
+                       "raw": rows, "static": static[key]}
+    if not builds:
+        sys.exit(f"bench-report: no raw-*.txt in {out}")
+    return builds
+
+
 def verdict(value, target, why):
     if value is None:
         return "n/a"
+    if target is None:
+        return "no target"
     if value <= target:
         return "met"
-    return f"missed by {value - target:.2f}: {why}" if isinstance(value, float) \
-        else f"missed by {value - target}: {why}"
+    by = f"{value - target:.3f}" if isinstance(value, float) else f"{value - target}"
+    return f"missed by {by}: {why}"
 
 
-def compare(kernel, dyn, static):
-    c, rust = dyn[(kernel, "stock")], dyn[(kernel, "rust")]
-    sc, sr = static[(kernel, "stock")], static[(kernel, "rust")]
-    c_has_reject = all(r["rejected"] == r["calls"] for r in c["rows"])
-    result = {"kernel": kernel, "c_rejects_nonzero_imm": c_has_reject}
-    accept_ratio = rust["accept"]["mean"] / c["accept"]["mean"]
-    result["accept_round_trip_ratio"] = accept_ratio
-    result["accept_round_trip"] = verdict(accept_ratio, TARGETS["round_trip_ratio"],
-                                          WHY["round_trip"])
-    if c_has_reject:
-        reject_ratio = rust["reject"]["mean"] / c["reject"]["mean"]
-        result["reject_round_trip_ratio"] = reject_ratio
-        result["reject_round_trip"] = verdict(reject_ratio, TARGETS["round_trip_ratio"],
-                                              WHY["round_trip"])
-    else:
-        result["reject_round_trip_ratio"] = None
-        result["reject_round_trip"] = "n/a: the C handler of this tree forwards smc #1"
-    if sc["reject_insns"] is not None:
-        result["reject_static_extra_insns"] = sr["reject_insns"] - sc["reject_insns"]
-        result["reject_static"] = verdict(sr["reject_insns"], sc["reject_insns"],
-                                          WHY["reject_static"])
-    else:
-        result["reject_static_extra_insns"] = None
+def round_trip_why(path, extra):
+    if extra is not None and extra > 0:
+        return f"the {extra} extra instructions counted statically on this path"
+    outside = "the host's side" + (" or QEMU's emulated EL3" if path == "accept" else "")
+    return (f"the hyp's path is not longer statically ({fmt(extra, '+')}), so the "
+            f"difference lies outside it ({outside}) or in the spread of the "
+            "repetitions (min-max)")
+
+
+def compare(c, rust):
+    """Rust against the C handler of the same tree and profile."""
+    targets = TARGETS[rust["profile"]]
+    why = WHY[rust["lto"]]
+    sc, sr = c["static"], rust["static"]
+    c_has_reject = all(r["rejected"] == r["calls"] for r in c["raw"])
+    result = {"kernel": rust["kernel"], "profile": rust["profile"], "lto": rust["lto"],
+              "compared": "median", "targets": targets,
+              "c_rejects_nonzero_imm": c_has_reject}
+    extra = {"reject": None if sc["reject_insns"] is None
+             else sr["reject_insns"] - sc["reject_insns"],
+             "accept": sr["accept_insns"] - sc["accept_insns"]}
+    for path in PATHS:
+        result[f"{path}_static_extra_insns"] = extra[path]
+        result[f"{path}_static"] = verdict(extra[path],
+                                           targets[f"{path}_static_extra_insns"], why[path])
+        if path == "reject" and not c_has_reject:
+            result["reject_round_trip_ratio"] = None
+            result["reject_round_trip"] = "n/a: the C handler of this tree forwards smc #1"
+            continue
+        ratio = rust[path]["median"] / c[path]["median"]
+        result[f"{path}_round_trip_ratio"] = ratio
+        result[f"{path}_round_trip"] = verdict(ratio, targets["round_trip_ratio"],
+                                               round_trip_why(path, extra[path]))
+    if sc["reject_insns"] is None:
         result["reject_static"] = "n/a: no reject path in this tree's C handler"
-    result["accept_static_extra_insns"] = sr["accept_insns"] - sc["accept_insns"]
-    result["accept_static"] = verdict(sr["accept_insns"], sc["accept_insns"],
-                                      WHY["accept_static"])
     result["text_extra_bytes"] = sr["text_bytes"] - sc["text_bytes"]
-    result["text"] = verdict(result["text_extra_bytes"], TARGETS["text_extra_bytes"],
-                             WHY["text"])
+    result["text"] = verdict(result["text_extra_bytes"], targets["text_extra_bytes"],
+                             why["text"])
     return result
 
 
-def fmt(x):
-    return "-" if x is None else (f"{x:.3f}" if isinstance(x, float) else str(x))
+def fmt(x, sign="", none="-"):
+    return none if x is None else (f"{x:.3f}" if isinstance(x, float) else f"{x:{sign}}")
+
+
+def spread(stats):
+    return f"{stats['median']:.1f} ({stats['min']:.1f}-{stats['max']:.1f})"
+
+
+def order(builds):
+    """Newest tree first, then minimal before hardened, C before Rust."""
+    return sorted(builds, key=lambda m: ([-part for part in version(m["kernel"])],
+                                         PROFILES.index(m["profile"]), m["handler"] != "stock"))
 
 
 def main():
     out = Path(sys.argv[1])
-    static = static_counts(out / "static.tsv")
-    dyn = {}
-    for raw in sorted(out.glob("raw-*.txt")):
-        kernel, handler = raw.stem[4:].rsplit("-", 1)
-        rows = measurements(raw)
-        dyn[(kernel, handler)] = {"rows": rows, "accept": per_call(rows, "accept_ticks"),
-                                  "reject": per_call(rows, "reject_ticks")}
-    kernels = sorted({k for k, _ in dyn}, reverse=True)
+    builds = load(out)
+    measured = order(builds.values())
+    comparisons = [compare(builds[(m["kernel"], "stock", m["profile"])], m)
+                   for m in measured if m["handler"] == "rust"
+                   and (m["kernel"], "stock", m["profile"]) in builds]
 
-    lines = ["kernel handler  accept/call (min-max)   reject/call (min-max)   "
-             "static reject  static accept  text bytes"]
-    for kernel in kernels:
-        for handler in ("stock", "rust"):
-            d, s = dyn[(kernel, handler)], static[(kernel, handler)]
-            lines.append(
-                f"{kernel:<6} {handler:<7} "
-                f"{d['accept']['mean']:7.1f} ({d['accept']['min']:.1f}-{d['accept']['max']:.1f})  "
-                f"{d['reject']['mean']:7.1f} ({d['reject']['min']:.1f}-{d['reject']['max']:.1f})  "
-                f"{fmt(s['reject_insns']):>13}  {s['accept_insns']:>13}  {s['text_bytes']:>10}")
-    comparisons = [compare(k, dyn, static) for k in kernels]
-    lines.append("")
+    lines = ["kernel profile  handler lto  accept/call median (min-max)  "
+             "reject/call median (min-max)  static reject  static accept  text bytes"]
+    for m in measured:
+        s = m["static"]
+        lines.append(f"{m['kernel']:<6} {m['profile']:<8} {m['handler']:<7} "
+                     f"{'yes' if m['lto'] else 'no':<4} {spread(m['accept']):>28}  "
+                     f"{spread(m['reject']):>28}  {fmt(s['reject_insns']):>13}  "
+                     f"{s['accept_insns']:>13}  {s['text_bytes']:>10}")
+    lines += ["", f"rust/C round trips are {MEDIANS}."]
     for c in comparisons:
-        lines.append(f"{c['kernel']}: rust/C round trip: accept "
+        tree = f"{c['kernel']} {c['profile']}"
+        lines.append(f"{tree}: rust/C round trip: accept "
                      f"{fmt(c['accept_round_trip_ratio'])} ({c['accept_round_trip']}), reject "
                      f"{fmt(c['reject_round_trip_ratio'])} ({c['reject_round_trip']})")
-        lines.append(f"{c['kernel']}: static reject path: {c['reject_static']}; "
-                     f"accept path: {c['accept_static']}; .text +{c['text_extra_bytes']} B: {c['text']}")
+        lines.append(f"{tree}: static reject path {fmt(c['reject_static_extra_insns'], '+')}: "
+                     f"{c['reject_static']}; accept path {c['accept_static_extra_insns']:+}: "
+                     f"{c['accept_static']}; .text {c['text_extra_bytes']:+} B: {c['text']}")
     print("\n".join(lines))
 
     document = {
         "unit": "guest instructions per call (-icount shift=0)",
+        "compared": MEDIANS,
         "targets": TARGETS,
-        "measurements": [
-            {"kernel": k, "handler": h, "accept": d["accept"], "reject": d["reject"],
-             "raw": d["rows"], "static": static[(k, h)]}
-            for (k, h), d in sorted(dyn.items())],
+        "measurements": measured,
         "comparisons": comparisons,
     }
     (out / "bench.json").write_text(json.dumps(document, indent=1) + "\n")
     (out / "performance.rst").write_text(rst(document))
 
 
+def list_table(header, rows):
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header] + rows:
+        lines += [f"   * - {row[0]}"] + [f"     - {cell}" for cell in row[1:]]
+    return lines + [""]
+
+
+def cell(value, verdict_text, sign="+", unit=""):
+    """A value and its verdict without the why (met, missed by N, no
+    target); n/a alone."""
+    if value is None:
+        return "n/a"
+    return f"{fmt(value, sign)}{unit} ({verdict_text.split(':')[0]})"
+
+
 def rst(doc):
-    rows = []
-    for m in doc["measurements"]:
-        rows.append((m["kernel"], m["handler"], f"{m['accept']['mean']:.1f}",
-                     f"{m['reject']['mean']:.1f}", fmt(m["static"]["reject_insns"]),
-                     str(m["static"]["accept_insns"]), str(m["static"]["text_bytes"])))
-    header = ("kernel", "handler", "accept/call", "reject/call", "static reject",
-              "static accept", "text bytes")
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    rule = "  ".join("=" * w for w in widths)
-    table = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
-    table += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    table.append(rule)
-    notes = []
-    for c in doc["comparisons"]:
-        notes.append(f"- {c['kernel']}: round trip rust/C, accept "
-                     f"{fmt(c['accept_round_trip_ratio'])} ({c['accept_round_trip']}); "
-                     f"reject {fmt(c['reject_round_trip_ratio'])} ({c['reject_round_trip']})")
-        notes.append(f"- {c['kernel']}: static reject path {c['reject_static']}; accept path "
-                     f"{c['accept_static']}; .text +{c['text_extra_bytes']} bytes "
-                     f"({c['text']})")
+    """The numbers and verdicts, for the results page to put under its chart."""
+    numbers = list_table(
+        ["kernel", "profile", "handler", "LTO", "accept/call", "reject/call",
+         "static reject", "static accept", ".hyp.text bytes"],
+        [[m["kernel"], m["profile"], m["handler"], "yes" if m["lto"] else "no",
+          spread(m["accept"]), spread(m["reject"]), fmt(m["static"]["reject_insns"], none="none"),
+          str(m["static"]["accept_insns"]), str(m["static"]["text_bytes"])]
+         for m in doc["measurements"]])
+    verdicts = list_table(
+        ["kernel", "profile", "accept rust/C", "reject rust/C", "static reject",
+         "static accept", ".hyp.text"],
+        [[c["kernel"], c["profile"],
+          cell(c["accept_round_trip_ratio"], c["accept_round_trip"]),
+          cell(c["reject_round_trip_ratio"], c["reject_round_trip"]),
+          cell(c["reject_static_extra_insns"], c["reject_static"]),
+          cell(c["accept_static_extra_insns"], c["accept_static"]),
+          cell(c["text_extra_bytes"], c["text"], unit=" B")]
+         for c in doc["comparisons"]])
+    misses = [f"- {c['kernel']} {c['profile']}, {what}: {c[key]}"
+              for c in doc["comparisons"]
+              for what, key in (("accept round trip", "accept_round_trip"),
+                                ("reject round trip", "reject_round_trip"),
+                                ("static reject path", "reject_static"),
+                                ("static accept path", "accept_static"),
+                                (".hyp.text", "text"))
+              if c[key].startswith("missed")]
+    def bound(extra, unit):
+        return "C's" if extra == 0 else f"C's + {extra} {unit}"
+    targets = "; ".join(
+        f"{profile}: round trips rust/C <= {t['round_trip_ratio']:.2f}, "
+        f"static reject path <= {bound(t['reject_static_extra_insns'], 'instructions')}, "
+        + ("" if t["accept_static_extra_insns"] is None else
+           f"static accept path <= {bound(t['accept_static_extra_insns'], 'instructions')}, ")
+        + f".hyp.text <= {bound(t['text_extra_bytes'], 'bytes')}"
+        for profile, t in doc["targets"].items())
     return "\n".join([
-        "Performance", "-----------", "",
-        "Generated by ``make bench`` (``scripts/bench-report.py``).", "",
-        "Round trips are in " + doc["unit"] + ", the mean over the repetitions; "
-        "static counts are instructions on the path through ``kvm_nvhe.o`` "
-        "(``make hyp-report``).", "",
-        *table, "", *notes, ""])
+        "Generated by ``make bench`` (``scripts/bench-report.py``). Round trips "
+        f"are in {doc['unit']}: the median over the repetitions, with their "
+        "minimum and maximum; the rust/C ratios are " + doc["compared"] + ". "
+        "Static counts are instructions on the path through ``kvm_nvhe.o`` and "
+        "the bytes of the functions on it (``make hyp-report``); LTO: the Rust "
+        "objects took part in the hyp's LTO link.", "",
+        *numbers,
+        f"Rust against the C handler of the same tree and profile (static: "
+        f"instructions or bytes more than C). Targets: {targets}.", "",
+        *verdicts,
+        *(["Missed targets:", ""] + misses + [""] if misses else ["Every target is met.", ""]),
+    ])
 
 
 if __name__ == "__main__":
