@@ -44,7 +44,7 @@ endif
 
 help:
 	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened'
-	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|pkvm-fail'
+	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|insmod|pkvm-fail'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'
 	@echo 'make check  all tests: host tests, the QEMU matrix (scripts/matrix.tsv),'
 	@echo '            series, mutants, benchmark, docs; build/results.json'

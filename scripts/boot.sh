@@ -5,11 +5,14 @@
 # installed kselftests there with run_kselftest.sh, stream their KTAP and
 # save the console log as build/.../CPU-MODE.log.
 #
-# MODE is hvhe, nvhe (pKVM), vhe (plain KVM: the test skips) or pkvm-fail:
-# protected mode requested on the command line, but a device tree without
-# PSCI, so that pKVM cannot initialise; the module is then loaded with a
-# plain insmod, without the selftest script, and QEMU logs every exception
-# so that any SMC the module issued would show.
+# MODE is hvhe, nvhe (pKVM), vhe (plain KVM: the test skips), insmod or
+# pkvm-fail. Both load the module with a plain insmod, as a user would by
+# hand, without the selftest script and its word that pKVM initialised;
+# insmod under a working pKVM, pkvm-fail with pKVM's finalisation failed
+# by fault injection (kvm-arm.pkvm_fail_finalize, in the testbed's rust
+# trees): protected mode requested, the capability set, the host's SMCs
+# going straight to EL3. QEMU logs every exception, and no SMC with a
+# non-zero immediate may show.
 #
 # Prints "verdict: PASS|FAIL|SKIP" last, from the KTAP as scripts/ktap.py
 # parses it; exits 0 unless the verdict is FAIL (scripts/check.py judges
@@ -67,7 +70,9 @@ guest_cmdline() {
 		echo "pkvm_smc_bench=$BENCH_REPS"
 		return
 	fi
-	[ "$MODE" != pkvm-fail ] || run=insmod
+	case $MODE in
+	insmod | pkvm-fail) run=insmod ;;
+	esac
 	# QEMU does not power a CPU down, so the call-hint case can run here;
 	# the selftest passes smc_imm_test.* on to the module, as modprobe does.
 	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests smc_imm_test.power_states=1"
@@ -83,7 +88,8 @@ mode_cmdline() {
 		echo "kvm-arm.mode=protected"
 	fi ;;
 	vhe) echo "" ;;
-	pkvm-fail) echo "kvm-arm.mode=protected" ;;
+	insmod) echo "kvm-arm.mode=protected" ;;
+	pkvm-fail) echo "kvm-arm.mode=protected kvm-arm.pkvm_fail_finalize" ;;
 	esac
 }
 
@@ -97,8 +103,10 @@ make_initramfs() {
 		done
 		echo "nod /dev/console 0600 0 0 c 5 1"
 		echo "file /bin/busybox $busybox 0755 0 0"
-		# cpu-on-off-test.sh asks for bash; busybox's ash runs it.
-		echo "slink /bin/bash /bin/busybox 0777 0 0"
+		# cpu-on-off-test.sh asks for bash; busybox's ash runs it (busybox
+		# has no bash applet to link to).
+		printf '#!/bin/busybox sh\nexec /bin/busybox sh "$@"\n' >"$out/guest-bash"
+		echo "file /bin/bash $out/guest-bash 0755 0 0"
 		echo "file /init $PROJECT_ROOT/scripts/guest-init.sh 0755 0 0"
 		(cd "$kselftest" && find . -mindepth 1 -type d -printf 'dir /kselftest/%P 0755 0 0\n')
 		(cd "$kselftest" && find . -type f -printf "file /kselftest/%P $kselftest/%P %m 0 0\n")
@@ -106,15 +114,15 @@ make_initramfs() {
 	"$out/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
 }
 
-# A device tree like QEMU's own, without the PSCI node: protected mode
-# "cannot initialize without PSCI", while the command line still asks for it.
-dtb_without_psci() {
-	local dtb=$out/virt-nopsci.dtb
-	need_tool fdtput
-	qemu-system-aarch64 "${machine[@]}" -machine dumpdtb="$dtb" >/dev/null 2>&1 ||
-		die "qemu-system-aarch64 could not dump its device tree"
-	fdtput -r "$dtb" /psci
-	echo "$dtb"
+# The SMCs with a non-zero immediate in QEMU's exception log: the ESR it
+# logs holds the immediate in bits [15:0].
+nonzero_imm_smcs() {
+	python3 - "$1" <<-'EOF'
+		import re, sys
+		text = open(sys.argv[1], errors="replace").read()
+		smcs = re.findall(r"\[Secure Monitor Call\].*?\n.*?\n\.\.\.with ESR 0x[0-9a-f]+/0x([0-9a-f]+)", text)
+		print(sum(1 for esr in smcs if int(esr, 16) & 0xffff))
+	EOF
 }
 
 # Relays the guest's test output (between its markers) as it comes.
@@ -140,8 +148,12 @@ if [ -n "$BENCH_REPS" ]; then
 	qemu_extra=(-icount shift=0)
 fi
 machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m 1G)
-if [ "$MODE" = pkvm-fail ]; then
-	qemu_extra+=(-dtb "$(dtb_without_psci)" -d int -D "$out/$CPU-$MODE.qemu-int.log")
+qemu_int_log=$out/$CPU-$MODE.qemu-int.log
+case $MODE in
+insmod | pkvm-fail) qemu_extra+=(-d int -D "$qemu_int_log") ;;
+esac
+if [ "$MODE" = pkvm-fail ] && ! grep -q early_pkvm_fail_finalize "$out/System.map"; then
+	die "$name has no kvm-arm.pkvm_fail_finalize (hyp/glue/$KERNEL/selftest-support.patch): use HANDLER=rust"
 fi
 
 make_initramfs
@@ -168,9 +180,10 @@ nvhe) grep -q 'Protected nVHE mode initialized successfully' "$log" ||
 	fail_with_log "pKVM did not initialise in nVHE mode" ;;
 vhe) grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log" ||
 	fail_with_log "KVM did not initialise in plain VHE mode" ;;
-pkvm-fail) if grep -q 'Protected [hn]VHE mode initialized successfully' "$log"; then
-	fail_with_log "pKVM initialised, so this run injected no fault"
-fi ;;
+insmod) grep -q 'Protected hVHE mode initialized successfully' "$log" ||
+	fail_with_log "pKVM did not initialise in hVHE mode" ;;
+pkvm-fail) grep -q 'Failed to finalize Hyp protection' "$log" ||
+	fail_with_log "pKVM's finalisation did not fail: no fault was injected" ;;
 esac
 if [ -n "$BENCH_REPS" ]; then
 	grep -q '^pkvm-smc-imm: bench end$' "$log" || fail_with_log "the benchmark did not finish"
@@ -179,13 +192,14 @@ if [ -n "$BENCH_REPS" ]; then
 fi
 exit_line=$(grep -m1 -E '^pkvm-smc-imm: (selftest|insmod) exit=' "$log") ||
 	fail_with_log "the test never finished (the VM powered off under it?)"
-if [ "$MODE" = pkvm-fail ]; then
-	# With no PSCI the kernel itself issues no SMC: any SMC QEMU saw came
-	# from the module.
-	smcs=$(grep -c 'Secure Monitor Call\|exception 13 \[' "$out/$CPU-$MODE.qemu-int.log" || true)
-	[ "$smcs" -eq 0 ] || fail_with_log "$smcs SMC(s) reached QEMU although pKVM never initialised"
-	step "QEMU saw no SMC from the guest ($out/$CPU-$MODE.qemu-int.log)"
-fi
+case $MODE in
+insmod | pkvm-fail)
+	# The kernel's own SMCs all have immediate 0: any other is the module's.
+	smcs=$(nonzero_imm_smcs "$qemu_int_log")
+	[ "$smcs" -eq 0 ] || fail_with_log "the module issued $smcs SMC(s) with a non-zero immediate ($qemu_int_log)"
+	step "QEMU saw no SMC with a non-zero immediate ($qemu_int_log)"
+	;;
+esac
 # The verdict is the KTAP's, parsed by the tree's own KTAP parser: the
 # runner's exit status says nothing of skips.
 parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" "$out/source/tools/testing/kunit" "$log") ||

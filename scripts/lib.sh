@@ -74,14 +74,15 @@ cpu_has_vhe() {
 
 check_mode() {
 	case $1 in
-	hvhe | nvhe | vhe | nopkvm) ;;
-	*) die "unknown MODE '$1'; use MODE=hvhe, MODE=nvhe, MODE=vhe or MODE=nopkvm" ;;
+	hvhe | nvhe | vhe | insmod | pkvm-fail) ;;
+	*) die "unknown MODE '$1'; use MODE=hvhe, nvhe, vhe, insmod or pkvm-fail" ;;
 	esac
 }
 
-# A CPU without VHE can run neither hVHE nor VHE.
+# A CPU without VHE can run neither hVHE nor VHE (insmod and pkvm-fail
+# boot hVHE).
 check_cpu_mode() {
-	if ! cpu_has_vhe "$1" && { [ "$2" = hvhe ] || [ "$2" = vhe ]; }; then
+	if ! cpu_has_vhe "$1" && [ "$2" != nvhe ]; then
 		die "CPU=$1 has no VHE, so MODE=$2 cannot run on it; use MODE=nvhe"
 	fi
 }
