@@ -30,7 +30,8 @@ fail() {
 allowed=$(sed -n 's/^[[:space:]]*\(__kvm_nvhe_[A-Za-z0-9_]*\)[[:space:]]*=.*/\1/p' "$aliases") ||
 	fail "cannot read $aliases"
 [ -n "$allowed" ] ||
-	fail "$aliases defines no __kvm_nvhe_ alias: not image-vars.h as vmlinux.lds.S preprocesses it"
+	fail "$aliases defines no __kvm_nvhe_ alias:" \
+		"not image-vars.h as vmlinux.lds.S preprocesses it"
 
 undefined=$("$nm" -u "$obj") || fail "'$nm -u $obj' failed"
 symbols=$("$nm" "$obj") || fail "'$nm $obj' failed"

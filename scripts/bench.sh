@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# bench.sh [REPS]: the Rust handler against the C one of the same tree,
-# side by side in one run. For 7.3 and 6.12, boots the stock and the rust
-# kernel in QEMU (hVHE, one CPU, -icount shift=0) and loads the benchmark
-# module REPS times (default 10), then adds the static counts of
-# scripts/hyp-report.sh. Prints a table; writes build/bench/bench.json and
-# build/bench/performance.rst, which `make docs` puts on the results page.
+# bench.sh [REPS]: the Rust handler against the C one of the same tree and
+# profile, side by side in one run. For 7.3 and 6.12, the minimal and the
+# hardened profile (whose ThinLTO takes the Rust objects into the hyp's
+# LTO), boots the stock and the rust kernel in QEMU (hVHE, one CPU,
+# -icount shift=0) and loads the benchmark module REPS times (default 10),
+# then adds the static counts of scripts/hyp-report.sh. Prints a table;
+# writes build/bench/bench.json and build/bench/performance.rst, which
+# `make docs` puts on the results page.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,17 +15,23 @@ set -euo pipefail
 REPS=${1:-10}
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive number, not '$REPS'"
 read -r -a KERNELS <<<"${BENCH_KERNELS:-7.3 6.12}"
+read -r -a PROFILES <<<"${BENCH_PROFILES:-minimal hardened}"
 dir=$BUILD_ROOT/bench
 mkdir -p "$dir"
+rm -f "$dir"/raw-*.txt
 
 for kernel in "${KERNELS[@]}"; do
-	for handler in stock rust; do
-		"$PROJECT_ROOT/scripts/build-kernel.sh" "$kernel" "$handler"
-		step "bench: $kernel $handler, $REPS repetitions"
-		BENCH_REPS=$REPS "$PROJECT_ROOT/scripts/boot.sh" "$kernel" "$handler" hvhe \
-			>"$dir/raw-$kernel-$handler.txt"
-		[ "$(grep -c '^bench: ' "$dir/raw-$kernel-$handler.txt")" -eq "$REPS" ] ||
-			die "bench: $kernel $handler gave fewer than $REPS measurements"
+	for profile in "${PROFILES[@]}"; do
+		for handler in stock rust; do
+			name=$(variant_name "$kernel" "$handler" "$profile")
+			"$PROJECT_ROOT/scripts/build-kernel.sh" "$kernel" "$handler" "$profile"
+			step "bench: $name, $REPS repetitions"
+			BENCH_REPS=$REPS "$PROJECT_ROOT/scripts/boot.sh" "$kernel" "$handler" \
+				"$profile" max hvhe >"$dir/raw-$name.txt"
+			[ "$(grep -c '^bench: ' "$dir/raw-$name.txt")" -eq "$REPS" ] ||
+				die "bench: $name gave fewer than $REPS measurements (see $dir/raw-$name.txt)"
+			cp "$BUILD_ROOT/$name/build.json" "$dir/build-$name.json"
+		done
 	done
 done
 "$PROJECT_ROOT/scripts/hyp-report.sh" --tsv "${KERNELS[@]}" >"$dir/static.tsv"

@@ -42,11 +42,19 @@ def parse(kunit_parser, lines):
     """kunit_parser.parse_run_tests(), across the trees' two signatures,
     with its progress output kept off stdout."""
     with contextlib.redirect_stdout(io.StringIO()):
+        # 6.12 has kunit_printer too, but its Printer takes no `print`
+        # and its parse_run_tests() no printer: the older signature. It
+        # prints through kunit_parser.stdout, a Printer bound to the real
+        # stdout when imported, which redirect_stdout cannot reach.
         try:
             from kunit_printer import Printer
-            return kunit_parser.parse_run_tests(lines, Printer(print=False))
-        except ImportError:
+            printer = Printer(print=False)
+        except (ImportError, TypeError):
+            old_printer = getattr(kunit_parser, "stdout", None)
+            if hasattr(old_printer, "_output"):
+                old_printer._output = io.StringIO()
             return kunit_parser.parse_run_tests(lines)
+        return kunit_parser.parse_run_tests(lines, printer)
 
 
 def section(log_lines):
