@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The test results a cover letter of scripts/patches.sh quotes.
+
+  series-results.py BUILD_DIR KERNEL KIND
+
+Reads what this testbed's last runs left in BUILD_DIR: results.json
+(scripts/check.py: the KTAP of every QEMU boot of the matrix),
+mutants.json (scripts/mutants.sh) and bench/bench.json (scripts/bench.sh).
+Prints the cover letter's test paragraph for KERNEL's series of KIND
+(rfc or stable): the boots of KERNEL with the module's case totals, the
+mutants and the round trips. Whatever was not run says so: a cover letter
+must not claim a test nobody ran.
+"""
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+# The handlers a stable series is judged by: the tree as it is (the
+# negative control) and with the backports.
+STABLE_HANDLERS = ("stock", "backport")
+# Mail bodies wrap at 72 columns.
+WIDTH = 72
+
+
+def item(text, indent=""):
+    """One list item of the paragraph, wrapped."""
+    return textwrap.fill(text, WIDTH, initial_indent=indent + "- ",
+                         subsequent_indent=indent + "  ", break_on_hyphens=False)
+
+
+def load(path):
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def case_totals(cases):
+    """KTAP totals of the module's cases, as kselftest prints them."""
+    totals = {"pass": 0, "fail": 0, "skip": 0}
+    for case in cases:
+        status = case.get("status")
+        if status == "SUCCESS":
+            totals["pass"] += 1
+        elif status == "SKIPPED":
+            totals["skip"] += 1
+        else:
+            totals["fail"] += 1
+    return totals
+
+
+def matrix_lines(results, kernel, kind):
+    if results is None:
+        return ["- QEMU boots with the kselftest (make check): not run."]
+    rows = [r for r in results.get("rows", []) if r.get("kernel") == kernel
+            and (kind != "stable" or r.get("handler") in STABLE_HANDLERS)]
+    if not rows:
+        return [f"- QEMU boots with the kselftest (make check): not run for {kernel}."]
+    lines = [item(f"QEMU boots with the kselftest (make check of "
+                  f"{results.get('started', '?')}), the module's cases per boot:"), ""]
+    for row in rows:
+        totals = case_totals(row.get("cases", []))
+        name = f"{row['handler']} {row['profile']} {row['cpu']} {row['mode']}"
+        ok = "expected" if row.get("ok") else "NOT expected"
+        lines.append(f"    {name:<30} {row.get('got', '?'):<4} ({ok})"
+                     f" pass:{totals['pass']} fail:{totals['fail']} skip:{totals['skip']}")
+    if any(r.get("expected") == "FAIL" for r in rows):
+        lines += ["", item("The stock rows that FAIL are the negative control: "
+                           "a C handler that relays \"smc #1\" must fail the "
+                           "immediate cases, and only them.", "  ")]
+    return lines
+
+
+def mutant_lines(mutants, kind):
+    if kind == "stable":
+        return []
+    if mutants is None:
+        return ["- Mutation testing of the Rust handler (scripts/mutants.sh): not run."]
+    entries = mutants.get("mutants", [])
+    survived = [m["name"] for m in entries
+                if m.get("host_tests") == "survived" or m.get("kselftest") == "survived"]
+    line = (f"Mutation testing of the Rust handler on {mutants.get('kernel', '?')}: "
+            f"{len(entries)} mutants, {len(entries) - len(survived)} killed by every "
+            f"test that reaches them (host tests, kselftest), {len(survived)} survived")
+    return [item(line + (f" ({', '.join(survived)})." if survived else "."))]
+
+
+def ratio(value):
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def bench_lines(bench, kernel, kind):
+    if kind == "stable":
+        return []
+    if bench is None:
+        return ["- Round trips, Rust vs C (make bench): not run."]
+    parts = []
+    for comparison in bench.get("comparisons", []):
+        if comparison.get("kernel") != kernel:
+            continue
+        lto = ", LTO" if comparison.get("lto") else ""
+        parts.append(f"{comparison.get('profile', '?')} config{lto}: accept "
+                     f"{ratio(comparison.get('accept_round_trip_ratio'))}, reject "
+                     f"{ratio(comparison.get('reject_round_trip_ratio'))}, the "
+                     f"handler's .text {comparison.get('text_extra_bytes', '?'):+} bytes")
+    if not parts:
+        return [f"- Round trips, Rust vs C (make bench): not run for {kernel}."]
+    return [item("Round trips of an SMC from the host, Rust/C (ratios of the "
+                 "medians of guest instructions under QEMU -icount; make bench): "
+                 + "; ".join(parts) + ".")]
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in ("rfc", "stable"):
+        sys.exit(__doc__.strip().splitlines()[2].strip())
+    build, kernel, kind = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    lines = [textwrap.fill(
+        f"The pkvm-smc-imm testbed builds Debian's linux-source-{kernel} with "
+        "LLVM, boots it under QEMU (-M virt,virtualization=on) with "
+        "kvm-arm.mode=protected, in hVHE and in nVHE, and runs a kselftest that "
+        "issues \"smc #imm\" from the host for every non-zero immediate. Its "
+        "last runs:", WIDTH, break_on_hyphens=False), ""]
+    lines += matrix_lines(load(build / "results.json"), kernel, kind)
+    lines += mutant_lines(load(build / "mutants.json"), kind)
+    lines += bench_lines(load(build / "bench" / "bench.json"), kernel, kind)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
