@@ -33,7 +33,9 @@ mod bindings {
     ));
 }
 
-use bindings::{kvm_cpu_context, kvm_host_ffa_handler, kvm_host_forward_smc, kvm_host_psci_handler};
+use bindings::{
+    kvm_cpu_context, kvm_host_ffa_handler, kvm_host_forward_smc, kvm_host_psci_handler,
+};
 
 // The entry point below has the type C declares for it in trap_handler.h.
 const _: unsafe extern "C" fn(*mut kvm_cpu_context) = bindings::handle_host_smc;

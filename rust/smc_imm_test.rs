@@ -28,9 +28,7 @@ use kernel::{bindings, prelude::*};
 #[macro_use]
 mod module_params;
 mod smc;
-use smc::{
-    call, counter, is_not_supported, smc, smc1_then_count, PkvmTrap, Query, SmcRegs, PSCI_VERSION,
-};
+use smc::{call, counter, is_not_supported, smc, PkvmTrap, Query, SmcRegs, PSCI_VERSION};
 
 module_with_params! {
     type: SmcImmTest,
@@ -558,6 +556,34 @@ fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
         !is_not_supported(x0),
         format_args!("CPU_SUSPEND_64 | hint, power-down: x0 = {:#x}", x0),
     );
+}
+
+/// Issues `query` with `smc #1` followed by two instructions that add 1
+/// and 2 to x20; returns x0 and x20. The host must resume right after the
+/// `smc`, so both run and x20 is 3: 2 means the hypervisor moved ELR past
+/// one more instruction than the `smc` (x20 because an SMC may change
+/// x0..x17, and x18, x19, x29 and x30 are not for inline assembly).
+fn smc1_then_count(_trap: &PkvmTrap, query: Query) -> (u64, u64) {
+    let regs = query.regs();
+    let (x0, count): (u64, u64);
+    // SAFETY: the `PkvmTrap` says this SMC traps to pKVM, and a `Query`
+    // changes no state even if pKVM forwards it to EL3. x0..x17 may change
+    // (SMCCC) and are all operands here.
+    unsafe {
+        asm!(
+            "smc #1",
+            "add x20, x20, #1",
+            "add x20, x20, #2",
+            inout("x0") regs[0] => x0, inout("x1") regs[1] => _,
+            inout("x2") regs[2] => _, inout("x3") regs[3] => _,
+            out("x4") _, out("x5") _, out("x6") _, out("x7") _, out("x8") _,
+            out("x9") _, out("x10") _, out("x11") _, out("x12") _, out("x13") _,
+            out("x14") _, out("x15") _, out("x16") _, out("x17") _,
+            inout("x20") 0u64 => count,
+            options(nostack),
+        );
+    }
+    (x0, count)
 }
 
 /// The host resumes at the instruction after an `smc #1`: exactly one
