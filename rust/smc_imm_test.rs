@@ -7,10 +7,14 @@
 //! with it. Under pKVM the host is untrusted and its SMCs trap to EL2, which
 //! must answer them with `SMCCC_RET_NOT_SUPPORTED` and forward nothing.
 //!
-//! Loading the module runs the cases and prints KTAP to the kernel log; the
-//! load fails if any case fails, as kselftest modules do. The parameters
-//! `sweep`, `destructive` and `all_cpus` leave cases out (they are reported
-//! as skipped); `pkvm_confirmed` is the loader's word that pKVM initialised,
+//! Loading the module runs the cases and prints KTAP to the kernel log,
+//! which is the verdict. Unlike kselftest_module.h's modules, the load
+//! succeeds whatever the cases say: busybox's insmod answers a failed
+//! finit_module() by loading the module again with init_module(), and the
+//! cases, some of which reach the firmware where the check is missing,
+//! must run once. The parameters `sweep`, `destructive` and `all_cpus`
+//! leave cases out, `power_states` adds one (they are reported as
+//! skipped); `pkvm_confirmed` is the loader's word that pKVM initialised,
 //! needed on kernels that cannot say so themselves (see [`PkvmTrap`]).
 //!
 //! An SMC with a non-zero immediate that reaches real EL3 firmware has
@@ -687,9 +691,6 @@ impl kernel::Module for SmcImmTest {
             Err(reason) => ktap.skip_rest(reason),
         }
         ktap.finish();
-        if ktap.fail > 0 {
-            return Err(EINVAL);
-        }
         Ok(Self)
     }
 }

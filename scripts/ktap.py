@@ -8,7 +8,8 @@ KUNIT_DIR is a kernel tree's tools/testing/kunit: its kunit_parser reads any
 KTAP (it is what `kunit.py parse` runs). CONSOLE_LOG is a console log saved
 by scripts/boot.sh; the part between the guest's markers is parsed:
 
-- `pkvm-smc-imm: selftest begin/exit=N`: run_kselftest.sh's TAP. The runner
+- `pkvm-smc-imm: selftest begin/exit=N`: run_kselftest.sh's TAP (one
+  document per collection in 6.12's runner, one in all later). The runner
   prefixes each selftest's own output with "# ", so kunit_parser sees it as
   that test's log; it is parsed again, unprefixed, as the selftest's KTAP,
   whose subtest is the module's KTAP.
@@ -73,6 +74,17 @@ def section(log_lines):
             break
         body.append(line)
     return kind, body, status
+
+
+def documents(lines):
+    """The runner's TAP documents: one per collection in 6.12's
+    run_kselftest.sh, one in all in later ones."""
+    docs = []
+    for line in lines:
+        if line.startswith("TAP version") or not docs:
+            docs.append([])
+        docs[-1].append(line)
+    return docs
 
 
 def directives(lines):
@@ -145,8 +157,9 @@ def main():
     elif status is None:
         result["errors"].append("the test never finished")
     if kind == "selftest":
-        runner = parse(kunit_parser, body)
-        result["tests"] = [selftest_node(t, kunit_parser) for t in runner.subtests]
+        for document in documents(body):
+            runner = parse(kunit_parser, document)
+            result["tests"] += [selftest_node(t, kunit_parser) for t in runner.subtests]
     elif kind == "insmod":
         module = parse(kunit_parser, body)
         texts = directives(body)
