@@ -83,3 +83,11 @@ if [ -e "$work/tree/src" ] || [ -e "$work/tree/arch/leftover" ] || [ -e "$work/t
 fi
 rm -rf "$work"
 echo "ok: an interrupted tree copy is redone, not nested"
+
+# A mutant that no longer applies would not be a test of anything.
+step "every mutant applies to hyp/ as it is"
+for mutant in "$PROJECT_ROOT"/hyp/mutants/*.patch; do
+	patch --dry-run -d "$PROJECT_ROOT/hyp" -p1 -F0 -s <"$mutant" >/dev/null ||
+		die "hyp/mutants/${mutant##*/} no longer applies to hyp/: update it with the code it mutates"
+done
+echo "ok: $(find "$PROJECT_ROOT/hyp/mutants" -name '*.patch' | wc -l) mutants apply"

@@ -17,9 +17,10 @@ by scripts/boot.sh; the part between the guest's markers is parsed:
   insmod, without the selftest script).
 
 Prints one JSON object: the verdict (PASS, SKIP or FAIL), the exit status
-the guest printed, and every test down to the module's cases, each with its
+the guest printed, every test down to the module's cases, each with its
 status and the text after `#` on its result line (kunit_parser keeps only
-SKIP reasons, so that text is read from the result line itself).
+SKIP reasons, so that text is read from the result line itself), and the
+names of the tests that failed.
 """
 
 import contextlib
@@ -130,6 +131,21 @@ def selftest_node(test, kunit_parser):
     return node
 
 
+def failed_leaves(nodes):
+    """The names of the tests that failed themselves, not through a
+    subtest: the module's cases, a selftest that printed no KTAP."""
+    failed = []
+
+    def walk(node):
+        if node["status"] not in ("SUCCESS", "SKIPPED") and not node.get("cases"):
+            failed.append(node["name"])
+        for case in node.get("cases", []):
+            walk(case)
+    for node in nodes:
+        walk(node)
+    return [name for name in failed if name]
+
+
 def verdict(nodes):
     """FAIL if any test failed or crashed, SKIP if nothing but skips."""
     statuses = []
@@ -167,6 +183,7 @@ def main():
                             "status": module.status.name, "diagnostic": "",
                             "cases": [to_json(t, texts) for t in module.subtests]}]
     result["verdict"] = "FAIL" if result["errors"] else verdict(result["tests"])
+    result["failed"] = failed_leaves(result["tests"])
     json.dump(result, sys.stdout, indent=1)
     print()
 

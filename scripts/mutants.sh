@@ -67,18 +67,10 @@ guest_verdict() {
 		import json, sys
 		parsed = json.loads(sys.argv[1])
 		boot_errors = [l[7:].strip() for l in open(sys.argv[2]) if l.startswith("error: ")]
-		failed = []
-		def walk(node):
-		    if node["status"] not in ("SUCCESS", "SKIPPED") and not node.get("cases"):
-		        failed.append(node["name"])
-		    for case in node.get("cases", []):
-		        walk(case)
-		for test in parsed["tests"]:
-		    walk(test)
 		if parsed["verdict"] == "PASS" and not boot_errors:
 		    print("survived")
 		else:
-		    why = [n for n in failed if n] + [f"boot: {e}" for e in boot_errors] + parsed["errors"]
+		    why = parsed["failed"] + [f"boot: {e}" for e in boot_errors] + parsed["errors"]
 		    print("killed: " + ", ".join(why or [parsed["verdict"]]))
 	EOF
 }

@@ -555,15 +555,7 @@ bisect_boot() {
 		python3 -c '
 import json, sys
 parsed = json.load(sys.stdin)
-failed = []
-def walk(node):
-    if node["status"] not in ("SUCCESS", "SKIPPED") and not node.get("cases"):
-        failed.append(node["name"])
-    for case in node.get("cases", []):
-        walk(case)
-for test in parsed["tests"]:
-    walk(test)
-print(parsed["verdict"], "; ".join(parsed["errors"] + failed) or "-")')
+print(parsed["verdict"], "; ".join(parsed["errors"] + parsed["failed"]) or "-")')
 	case "${want:-any} ${outcome%% *}" in
 	"PASS PASS" | "any PASS" | "any FAIL") ;;
 	*) die "after $patch the kernel does not ${want:+pass }run the kselftest under pKVM (verdict: $outcome); console log: $log" ;;
