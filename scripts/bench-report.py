@@ -148,6 +148,17 @@ def round_trip_why(path, extra):
             "repetitions (min-max)")
 
 
+def c_reference(builds, rust):
+    """The C handler Rust is measured against: of the same tree and
+    profile, making the same decisions where the tree has such a C (6.12's
+    stable backport), else the tree's own."""
+    for handler in ("backport", "stock"):
+        c = builds.get((rust["kernel"], handler, rust["profile"]))
+        if c:
+            return c
+    return None
+
+
 def compare(c, rust):
     """Rust against the C handler of the same tree and profile."""
     targets = TARGETS[rust["profile"]]
@@ -155,7 +166,7 @@ def compare(c, rust):
     sc, sr = c["static"], rust["static"]
     c_has_reject = all(r["rejected"] == r["calls"] for r in c["raw"])
     result = {"kernel": rust["kernel"], "profile": rust["profile"], "lto": rust["lto"],
-              "compared": "median", "targets": targets,
+              "c_handler": c["handler"], "compared": "median", "targets": targets,
               "c_rejects_nonzero_imm": c_has_reject}
     extra = {"reject": None if sc["reject_insns"] is None
              else sr["reject_insns"] - sc["reject_insns"],
@@ -191,16 +202,16 @@ def spread(stats):
 def order(builds):
     """Newest tree first, then minimal before hardened, C before Rust."""
     return sorted(builds, key=lambda m: ([-part for part in version(m["kernel"])],
-                                         PROFILES.index(m["profile"]), m["handler"] != "stock"))
+                                         PROFILES.index(m["profile"]),
+                                         ("stock", "backport", "rust").index(m["handler"])))
 
 
 def main():
     out = Path(sys.argv[1])
     builds = load(out)
     measured = order(builds.values())
-    comparisons = [compare(builds[(m["kernel"], "stock", m["profile"])], m)
-                   for m in measured if m["handler"] == "rust"
-                   and (m["kernel"], "stock", m["profile"]) in builds]
+    comparisons = [compare(c_reference(builds, m), m) for m in measured
+                   if m["handler"] == "rust" and c_reference(builds, m)]
 
     lines = ["kernel profile  handler lto  accept/call median (min-max)  "
              "reject/call median (min-max)  static reject  static accept  text bytes"]
@@ -212,7 +223,7 @@ def main():
                      f"{s['accept_insns']:>13}  {s['text_bytes']:>10}")
     lines += ["", f"rust/C round trips are {MEDIANS}."]
     for c in comparisons:
-        tree = f"{c['kernel']} {c['profile']}"
+        tree = f"{c['kernel']} {c['profile']} (C: {c['c_handler']})"
         lines.append(f"{tree}: rust/C round trip: accept "
                      f"{fmt(c['accept_round_trip_ratio'])} ({c['accept_round_trip']}), reject "
                      f"{fmt(c['reject_round_trip_ratio'])} ({c['reject_round_trip']})")

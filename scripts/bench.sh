@@ -22,7 +22,10 @@ rm -f "$dir"/raw-*.txt
 
 for kernel in "${KERNELS[@]}"; do
 	for profile in "${PROFILES[@]}"; do
-		for handler in stock rust; do
+		# The handlers of this tree: on 6.12 the stable backport too, the
+		# C that makes the Rust handler's decisions.
+		mapfile -t handlers < <(sed -n 's/^\([a-z]\+\).*/\1/p' "$PROJECT_ROOT/hyp/glue/$kernel/variants")
+		for handler in "${handlers[@]}"; do
 			name=$(variant_name "$kernel" "$handler" "$profile")
 			"$PROJECT_ROOT/scripts/build-kernel.sh" "$kernel" "$handler" "$profile"
 			step "bench: $name, $REPS repetitions"

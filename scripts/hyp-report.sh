@@ -7,7 +7,8 @@
 # bytes of the functions those paths run through. With the hardened
 # profile's ThinLTO the Rust objects join the hyp's LTO link, and
 # handle_host_smc can be inlined into handle_trap like the C one is.
-# Every build of build/KERNEL-{stock,rust}[-hardened] that exists is shown.
+# Every build of build/KERNEL-{stock,backport,rust}[-hardened] that exists
+# is shown.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +27,7 @@ row() {
 	if $tsv; then
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"
 	else
-		printf '%-6s %-8s %-7s %-4s %10s %13s %13s\n' "$@"
+		printf '%-6s %-8s %-8s %-4s %10s %13s %13s\n' "$@"
 	fi
 }
 
@@ -61,7 +62,7 @@ $tsv || row kernel handler profile lto "text bytes" "reject insns" "accept insns
 found=0
 for kernel in "$@"; do
 	for profile in minimal hardened; do
-		for handler in stock rust; do
+		for handler in stock backport rust; do
 			dir=$BUILD_ROOT/$(variant_name "$kernel" "$handler" "$profile")
 			[ -f "$dir/kvm_nvhe.o" ] || continue
 			found=$((found + 1))
