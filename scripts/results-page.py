@@ -184,12 +184,16 @@ def chart(bench, out):
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.4))
     for ax, path in zip(axes, ("accept", "reject")):
         top = 0
-        for offset, handler, colour, label in ((-0.2, "stock", "#5b7fa6", "C (stock)"),
-                                               (0.2, "rust", "#d9822b", "Rust")):
+        for offset, side, colour, label in ((-0.2, "c", "#5b7fa6",
+                                             "C (6.12: the stable backport)"),
+                                            (0.2, "rust", "#d9822b", "Rust")):
             xs, medians, low, high = [], [], [], []
             for x, group in enumerate(groups):
+                # The C each comparison measured Rust against.
+                handler = (compared.get(group, {}).get("c_handler", "stock")
+                           if side == "c" else "rust")
                 m = by.get(group + (handler,))
-                if m is None or (path == "reject" and handler == "stock"
+                if m is None or (path == "reject" and side == "c"
                                  and not compared.get(group, {}).get("c_rejects_nonzero_imm")):
                     continue
                 stats = m[path]
