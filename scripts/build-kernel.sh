@@ -300,7 +300,7 @@ build() {
 	from_cache "$key" && return
 	rm -rf "$out"
 	mkdir -p "$out"
-	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "${tree_args[@]}" "$KERNEL" "$HANDLER")
+	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --quiet "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	configure
 	build_kernel
 	build_kselftest

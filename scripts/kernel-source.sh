@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernel-source.sh [--config] KERNEL: download Debian's linux-source-KERNEL
-# once, unpack it into the cache and print the pristine tree's path on
-# stdout. With --config, the same for Debian's linux-config-KERNEL (arm64):
-# print the path of its arm64 kernel configuration.
+# kernel-source.sh [--config] [--quiet] KERNEL: download Debian's
+# linux-source-KERNEL once, unpack it into the cache and print the pristine
+# tree's path on stdout. With --config, the same for Debian's
+# linux-config-KERNEL (arm64): print the path of its arm64 kernel
+# configuration. --quiet leaves out the line naming the version, for callers
+# that only look (prepare-tree.sh --hash), so that a build names it once.
 #
 # The pristine tree is never modified or built in; the testbed works on a
 # copy of it (scripts/prepare-tree.sh).
@@ -12,11 +14,16 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 WANT=source
-if [ "${1:-}" = --config ]; then
-	WANT=config
+QUIET=false
+while [ $# -gt 1 ]; do
+	case $1 in
+	--config) WANT=config ;;
+	--quiet) QUIET=true ;;
+	*) break ;;
+	esac
 	shift
-fi
-KERNEL=${1:?usage: kernel-source.sh [--config] KERNEL}
+done
+KERNEL=${1:?usage: kernel-source.sh [--config] [--quiet] KERNEL}
 PACKAGE=$(kernel_package "$KERNEL")
 SRC_DIR=$CACHE_DIR/src/$KERNEL
 # Debian ships each version's configurations in linux-config-VERSION, one
@@ -141,7 +148,7 @@ main() {
 	fi
 	download_deb
 	unpack_tree
-	step "$PACKAGE $(cat "$SRC_DIR/.debian-version"), kernel $(make -s -C "$SRC_DIR" kernelversion)"
+	$QUIET || step "$PACKAGE $(cat "$SRC_DIR/.debian-version"), kernel $(make -s -C "$SRC_DIR" kernelversion)"
 	echo "$SRC_DIR"
 }
 

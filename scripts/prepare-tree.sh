@@ -9,7 +9,8 @@
 # names a list of patches of hyp/glue/KERNEL/ (its `variants` file);
 # --patches gives the list instead (a bisect step), and --mutant applies one
 # more patch to the hyp's Rust sources (scripts/mutants.sh). --hash changes
-# nothing and prints a hash of what the tree would hold.
+# nothing and prints a hash of what the tree would hold. --quiet does not
+# name the source package again (build-kernel.sh asks for the hash first).
 #
 # The switch is by content (scripts/glue.sh): Make rebuilds exactly what
 # the switch changed, and an interrupted switch is finished by the next run.
@@ -19,9 +20,10 @@ set -euo pipefail
 # shellcheck source=scripts/glue.sh
 . "$(dirname "$0")/glue.sh"
 
-usage="usage: prepare-tree.sh [--hash] [--patches LIST] [--mutant PATCH] KERNEL HANDLER"
+usage="usage: prepare-tree.sh [--hash] [--quiet] [--patches LIST] [--mutant PATCH] KERNEL HANDLER"
 hash_only=false
 patches_given=false
+quiet=()
 patches=()
 mutant=
 while [ $# -gt 0 ]; do
@@ -39,6 +41,10 @@ while [ $# -gt 0 ]; do
 		hash_only=true
 		shift
 		;;
+	--quiet)
+		quiet=(--quiet)
+		shift
+		;;
 	*) break ;;
 	esac
 done
@@ -46,7 +52,7 @@ KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
 check_handler "$KERNEL" "$HANDLER"
 
-pristine=$("$PROJECT_ROOT/scripts/kernel-source.sh" "$KERNEL")
+pristine=$("$PROJECT_ROOT/scripts/kernel-source.sh" "${quiet[@]}" "$KERNEL")
 tree=$CACHE_DIR/trees/$KERNEL
 
 $patches_given || read -r -a patches <<<"$(glue_patches "$KERNEL" "$HANDLER")"
