@@ -32,9 +32,11 @@ PATHS = ("accept", "reject")
 # Static targets are in instructions or bytes more than the C handler of
 # the same tree and profile; None: reported, no target.
 TARGETS = {
-    # No LTO: the Rust handler stays a call away from handle_trap().
+    # No LTO: the Rust handler stays a call away from handle_trap(). Its
+    # size is reported, not judged: a function of its own costs a prologue
+    # and an epilogue that no budget of ours would make less arbitrary.
     "minimal": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
-                "accept_static_extra_insns": 0, "text_extra_bytes": 64},
+                "accept_static_extra_insns": 0, "text_extra_bytes": None},
     # ThinLTO takes the Rust objects into the hyp's link: it can inline
     # handle_host_smc into handle_trap() as clang does the C one.
     "hardened": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
