@@ -17,17 +17,27 @@
 #   --rust-option y|n  the Rust handler's Kconfig option (default: y when
 #                      the tree has it and HANDLER is rust)
 #   --into NAME        keep the result in build/NAME/ instead
+#   --rebuild          build in the object directory even when the cache
+#                      holds this build: for callers that go on working in
+#                      the object directory (scripts/style.sh), which a
+#                      cache hit leaves as the last real build left it
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--rust-option y|n] [--into NAME] KERNEL HANDLER [PROFILE]"
+usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--rust-option y|n] [--into NAME] [--rebuild] KERNEL HANDLER [PROFILE]"
 tree_args=()
 rust_option=
 into=
 mutant=
+use_cache=true
 while [ $# -gt 0 ]; do
 	case $1 in
+	--rebuild)
+		use_cache=false
+		shift
+		continue
+		;;
 	--patches) tree_args+=(--patches "${2?$usage}") ;;
 	--mutant)
 		mutant=${2:?$usage}
@@ -128,7 +138,11 @@ config_inputs() {
 configure() {
 	local scratch=$objdir.config inputs
 	inputs=$(config_inputs)
-	if [ -f "$objdir/.config" ] && [ "$(cat "$objdir/.pkvm-smc-config" 2>/dev/null)" = "$inputs" ]; then
+	# The stamp names the inputs and the .config they gave: a .config
+	# changed since (by hand, or by Kbuild under another handler's
+	# Kconfig) is made again.
+	if [ -f "$objdir/.config" ] &&
+		[ "$(cat "$objdir/.pkvm-smc-config" 2>/dev/null)" = "$(config_stamp "$inputs")" ]; then
 		return
 	fi
 	mkdir -p "$scratch" "$objdir"
@@ -142,7 +156,14 @@ configure() {
 		step "configured $KERNEL $PROFILE for $name (tinyconfig + ${fragment_files[*]##*/})"
 		cp "$scratch/.config" "$objdir/.config"
 	fi
-	echo "$inputs" >"$objdir/.pkvm-smc-config"
+	config_stamp "$inputs" >"$objdir/.pkvm-smc-config"
+}
+
+# config_stamp INPUTS: what configure() records of the object directory's
+# configuration.
+config_stamp() {
+	printf '%s\n' "$1"
+	sha256sum <"$objdir/.config"
 }
 
 # Kbuild prints one line per object it builds: count them against the
@@ -297,7 +318,7 @@ choose_rust_option
 build() {
 	local key
 	key=$(build_key)
-	from_cache "$key" && return
+	$use_cache && from_cache "$key" && return
 	rm -rf "$out"
 	mkdir -p "$out"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --quiet "${tree_args[@]}" "$KERNEL" "$HANDLER")

@@ -120,13 +120,22 @@ kernel_make() {
 
 # with_lock NAME COMMAND...: one kernel tree and its object directories are
 # shared by every handler and profile, so builds that touch them take turns,
-# also across concurrent `make` invocations.
+# also across concurrent `make` invocations. The scripts a holder runs hold
+# it with their parent (PKVM_SMC_LOCKS names what the process tree holds):
+# taking it again would wait for the parent forever.
 with_lock() {
 	local lock=$1
 	shift
+	case " ${PKVM_SMC_LOCKS:-} " in
+	*" $lock "*)
+		"$@"
+		return
+		;;
+	esac
 	mkdir -p "$CACHE_DIR/locks"
 	(
 		flock 9
+		export PKVM_SMC_LOCKS="${PKVM_SMC_LOCKS:-} $lock"
 		"$@"
 	) 9>"$CACHE_DIR/locks/$lock"
 }

@@ -12,7 +12,6 @@ set -euo pipefail
 KERNEL=${1:?usage: style.sh KERNEL}
 objdir=$CACHE_DIR/obj/$KERNEL-minimal
 out=$BUILD_ROOT/$KERNEL-rust
-[ -f "$out/vmlinux" ] || die "$out is not built; run 'make build KERNEL=$KERNEL HANDLER=rust'"
 log=$out/style.log
 
 kmake() {
@@ -32,7 +31,14 @@ clippy() {
 
 style() {
 	local modules
-	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
+	# Clippy rebuilds objects of the minimal object directory, so that must
+	# hold the rust build: configured with the Rust option, its bindings and
+	# Module.symvers made from this tree. A build taken from the cache does
+	# not touch the directory, which may hold another handler's build
+	# (measured: then bindgen's output lacked handle_host_smc and clippy
+	# failed on correct code); an incremental build brings it back.
+	"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust minimal
+	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --quiet "$KERNEL" rust)
 	modules=$("$PROJECT_ROOT/scripts/selftest-install.sh" "$tree" 2>/dev/null)/test_modules
 	step "make rustfmtcheck ($KERNEL tree, the hyp's Rust included)"
 	kmake -s rustfmtcheck || die "rustfmtcheck: the $KERNEL tree's Rust is not formatted (diff above)"
