@@ -4,8 +4,9 @@
 # linux-source-KERNEL once, unpack it into the cache and print the pristine
 # tree's path on stdout. With --config, the same for Debian's
 # linux-config-KERNEL (arm64): print the path of its arm64 kernel
-# configuration. --quiet leaves out the line naming the version, for callers
-# that only look (prepare-tree.sh --hash), so that a build names it once.
+# configuration. --quiet leaves out the line naming the version, for a
+# caller that has had it named already (build-kernel.sh asks for the
+# tree's hash first, then for the tree), so that a build names it once.
 #
 # The pristine tree is never modified or built in; the testbed works on a
 # copy of it (scripts/prepare-tree.sh).
