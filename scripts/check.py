@@ -203,10 +203,13 @@ def compare_with_reference(row, parsed, reference):
 def boot_row(run, row, reference):
     name = variant_name(row["kernel"], row["handler"], row["profile"])
     log = BUILD / name / f"{row['cpu']}-{row['mode']}.log"
+    # What the row keeps: boot.sh's output, the console included. The
+    # console log beside the build goes when a later step of this run
+    # takes the variant's build again (from the cache or rebuilt).
+    kept_log = BUILD / "check" / f"boot-{name}-{row['cpu']}-{row['mode']}.log"
     start = time.time()
     status, lines = stream([str(SCRIPTS / "boot.sh"), row["kernel"], row["handler"],
-                            row["profile"], row["cpu"], row["mode"]],
-                           BUILD / "check" / f"boot-{name}-{row['cpu']}-{row['mode']}.log")
+                            row["profile"], row["cpu"], row["mode"]], kept_log)
     boot_seconds = time.time() - start
     boot_errors = [l.strip()[7:] for l in lines if l.startswith("error: ")]
     parsed = parse_ktap(row["kernel"], log)
@@ -214,7 +217,7 @@ def boot_row(run, row, reference):
     entry.update(expected=row["expect"], got=parsed["verdict"],
                  cases=module_cases(parsed), selftests=selftest_statuses(parsed),
                  ffa=guest_section(log, "ffa"), boot_s=round(boot_seconds),
-                 build_s=build_seconds(name), log=str(log))
+                 build_s=build_seconds(name), log=str(kept_log))
     if boot_errors and parsed["verdict"] != "FAIL":
         entry["got"] = "ERROR"
     entry["problems"] = judge({**row, **entry}, parsed, boot_errors, reference)
