@@ -280,7 +280,8 @@ def kernel_phase(run, kernel, rows, args):
 
 def check_results(run, rows):
     """build/results.json against the table: every row there, in order,
-    each with the module's cases."""
+    each with the module's cases and the log it names still there at the
+    end of the run."""
     start = time.time()
     data = json.loads(RESULTS.read_text())
     want = [(r["kernel"], r["handler"], r["profile"], r["cpu"], r["mode"]) for r in rows
@@ -292,6 +293,8 @@ def check_results(run, rows):
     for row in data["rows"]:
         if row["got"] not in ("NOT BUILT", "ERROR") and not row.get("cases"):
             problems.append(f"{row_name(row)} holds no case")
+        if not row.get("log") or not Path(row["log"]).is_file():
+            problems.append(f"{row_name(row)} names a log that is gone: {row.get('log')}")
     run.step("results.json against scripts/matrix.tsv", "FAIL" if problems else "PASS",
              time.time() - start, RESULTS, "; ".join(problems))
 
