@@ -84,7 +84,9 @@ macro_rules! module_with_params {
 #[cfg(not(module_params_macro))]
 pub(crate) use fallback::*;
 
+// The benchmark module has no parameters: it uses none of this.
 #[cfg(not(module_params_macro))]
+#[allow(dead_code)]
 mod fallback {
     use core::cell::UnsafeCell;
     use kernel::bindings;

@@ -6,7 +6,8 @@
 //! non-zero immediate has undefined results; with no EL2 and no EL3 an SMC
 //! is UNDEFINED. So nothing here issues an SMC, whatever its immediate,
 //! without a [`PkvmTrap`]: the proof that the host's SMCs trap to pKVM's
-//! hypervisor, which [`PkvmTrap::check`] alone can give.
+//! hypervisor, which [`PkvmTrap::check`] alone can give, from the kernel's
+//! own state: no module parameter or loader can vouch for it.
 //!
 //! pKVM forwards to EL3 what it does not handle itself, so the safe calls
 //! are also limited to [`Query`]: calls that change no state anywhere, even
@@ -26,6 +27,14 @@ const SMCCC_CONDUIT_NONE: c_int = 0;
 const SMCCC_CONDUIT_SMC: c_int = 1;
 const SMCCC_VERSION_1_0: u32 = 0x1_0000;
 
+/// `LOOKUP_FOLLOW` (include/linux/namei.h), which bindgen does not see.
+#[cfg(not(kvm_pkvm_initialized))]
+const LOOKUP_FOLLOW: core::ffi::c_uint = 1;
+
+/// Where KVM's device appears once `kvm_init()` registered it.
+#[cfg(not(kvm_pkvm_initialized))]
+const KVM_DEVICE_IN_SYSFS: &core::ffi::CStr = c"/sys/class/misc/kvm";
+
 unsafe extern "C" {
     /// The conduit of the kernel's own SMCCC calls, as PSCI's probe found
     /// it (the device tree's or ACPI's "method"); NONE below SMCCC v1.1,
@@ -40,6 +49,15 @@ unsafe extern "C" {
     /// key that pKVM flips only once it has deprivileged the host.
     #[cfg(kvm_pkvm_initialized)]
     fn kvm_pkvm_initialized() -> bool;
+
+    /// include/linux/namei.h, which the bindings of 6.12 leave out.
+    /// Exported.
+    #[cfg(not(kvm_pkvm_initialized))]
+    fn kern_path(
+        name: *const core::ffi::c_char,
+        flags: core::ffi::c_uint,
+        path: *mut bindings::path,
+    ) -> c_int;
 }
 
 /// x0..x17: SMCCC v1.2 passes arguments and results in these.
@@ -55,10 +73,10 @@ pub(crate) struct PkvmTrap {
 
 impl PkvmTrap {
     /// Checks that SMCs from this kernel trap to pKVM; otherwise says why
-    /// it cannot tell. `confirmed` is the loader's word that pKVM
-    /// initialised (`pkvm_confirmed=1`), which counts only where the kernel
-    /// does not export `kvm_pkvm_initialized()` to ask it directly.
-    pub(crate) fn check(confirmed: bool) -> Result<Self, &'static str> {
+    /// it cannot tell. Every condition is checked here, from state the
+    /// kernel keeps for as long as it runs: nobody can vouch for one that
+    /// failed, and no log line that may have scrolled away counts.
+    pub(crate) fn check() -> Result<Self, &'static str> {
         let current_el: u64;
         // SAFETY: CurrentEL is readable at EL1 and EL2 and has no side
         // effect.
@@ -90,25 +108,51 @@ impl PkvmTrap {
             return Err("pKVM protected mode is not enabled (boot with kvm-arm.mode=protected)");
         }
 
-        // The capability follows the command line: it is set even if pKVM
+        // The capability follows the command line: it is set even if KVM
         // then failed to initialise, and then nothing traps the SMCs.
         #[cfg(kvm_pkvm_initialized)]
         {
-            let _ = confirmed;
             // SAFETY: reads a static key; callable from any context.
             if !unsafe { kvm_pkvm_initialized() } {
                 return Err("protected mode was requested but pKVM did not initialise");
             }
         }
         #[cfg(not(kvm_pkvm_initialized))]
-        if !confirmed {
-            return Err("pKVM not confirmed: this kernel cannot tell (no \
-                        kvm_pkvm_initialized()), load with pkvm_confirmed=1 as \
-                        smc_imm.sh does once KVM says it initialised");
+        if !kvm_device_registered() {
+            return Err("protected mode was requested but KVM did not initialise \
+                        (no /sys/class/misc/kvm): the host's SMCs may reach EL3");
         }
 
         Ok(Self { _private: () })
     }
+}
+
+/// Whether KVM registered its device. In protected mode `kvm_arm_init()`
+/// gets that far only once every CPU runs pKVM's hypervisor with the
+/// host's SMCs trapped (`HCR_EL2.TSC`, set when the hypervisor is
+/// installed, before pKVM's finalisation): if the finalisation then fails,
+/// the SMCs still trap; if the initialisation fails, there is no device.
+/// Kernels without `kvm_pkvm_initialized()` (distributions', Android's)
+/// keep no other trace of it that a module can read.
+#[cfg(not(kvm_pkvm_initialized))]
+fn kvm_device_registered() -> bool {
+    let mut path = core::mem::MaybeUninit::<bindings::path>::uninit();
+    // SAFETY: the name is NUL-terminated; kern_path() writes `path` and
+    // takes references on it only when it returns 0.
+    let found = unsafe {
+        kern_path(
+            KVM_DEVICE_IN_SYSFS.as_ptr(),
+            LOOKUP_FOLLOW,
+            path.as_mut_ptr(),
+        )
+    };
+    if found != 0 {
+        return false;
+    }
+    // SAFETY: the successful kern_path() filled `path`; its references
+    // are dropped once, here.
+    unsafe { bindings::path_put(path.as_ptr()) };
+    true
 }
 
 /// An SMCCC call that changes no state, whatever immediate it is issued

@@ -7,9 +7,7 @@
 //! Each load measures one batch of each and prints one line; the caller
 //! loads it as many times as it wants repetitions (scripts/bench.sh boots
 //! QEMU with -icount, so the counter follows executed instructions). It
-//! issues no SMC unless they trap to pKVM; on kernels that do not export
-//! `kvm_pkvm_initialized()`, that takes `pkvm_confirmed=1` (see
-//! [`PkvmTrap`]).
+//! issues no SMC unless they trap to pKVM (see [`PkvmTrap`]).
 //!
 //! Unlike the test, it issues the `smc #1` batch even where pKVM does not
 //! reject it (6.12 as Debian ships it: the C baseline of that tree), and
@@ -23,18 +21,15 @@ mod module_params;
 mod smc;
 use smc::{call, counter, is_not_supported, PkvmTrap, Query};
 
+// No parameters, but the same macro as the test: `module!` takes `authors:`
+// since 7.1 and `author:` before.
 module_with_params! {
     type: SmcImmBench,
     name: "smc_imm_bench",
     authors: ["pkvm-smc-imm developers"],
     description: "Round-trip cost of host SMCs under pKVM",
     license: "GPL",
-    params: {
-        pkvm_confirmed: bool {
-            default: false,
-            description: "The loader checked that pKVM initialised (needed without kvm_pkvm_initialized)",
-        },
-    },
+    params: {},
 }
 
 const CALLS_PER_BATCH: u64 = 2000;
@@ -59,7 +54,7 @@ struct SmcImmBench;
 
 impl kernel::Module for SmcImmBench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let trap = match PkvmTrap::check(module_parameters::pkvm_confirmed.value()) {
+        let trap = match PkvmTrap::check() {
             Ok(trap) => trap,
             Err(reason) => {
                 pr_err!("bench: not run: {}\n", reason);

@@ -12,21 +12,22 @@
 //! succeeds whatever the cases say: busybox's insmod answers a failed
 //! finit_module() by loading the module again with init_module(), and the
 //! cases, some of which reach the firmware where the check is missing,
-//! must run once. The parameters `sweep`, `destructive` and `all_cpus`
-//! leave cases out, `power_states` adds one (they are reported as
-//! skipped); `pkvm_confirmed` is the loader's word that pKVM initialised,
-//! needed on kernels that cannot say so themselves (see [`PkvmTrap`]).
+//! must run once. The parameters `sweep` and `all_cpus` leave cases out;
+//! `destructive`, off by default, adds one that only QEMU can afford (they
+//! are reported as skipped).
 //!
 //! An SMC with a non-zero immediate that reaches real EL3 firmware has
 //! undefined results, so the module issues no SMC at all unless SMCs trap
-//! to pKVM, and no further non-zero immediate once `smc #1` was not
-//! rejected: on such a kernel they reach the firmware.
+//! to pKVM (see [`PkvmTrap`]), and no further non-zero immediate once
+//! `smc #1` was not rejected. By default every call it issues, with any
+//! immediate, changes no state even if a broken hypervisor forwards it to
+//! the firmware: nothing it does can power off, reset or suspend a device.
 
 use core::arch::{asm, global_asm};
 use core::ffi::c_void;
 use core::fmt;
 use core::num::NonZeroU16;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{bindings, prelude::*};
 
 #[macro_use]
@@ -46,20 +47,12 @@ module_with_params! {
             description: "Issue every immediate 1..=65535 (case 3; the destructive case needs it)",
         },
         destructive: bool {
-            default: true,
-            description: "Issue CPU_OFF, CPU_ON, SYSTEM_RESET, SYSTEM_OFF with immediate 1, once rejected",
+            default: false,
+            description: "QEMU only: also issue CPU_OFF, CPU_ON, SYSTEM_RESET, SYSTEM_OFF with immediate 1 (a handler that rejects and forwards powers the machine off)",
         },
         all_cpus: bool {
             default: true,
             description: "Issue smc #1 from every online CPU at once",
-        },
-        power_states: bool {
-            default: false,
-            description: "Issue a power-down CPU_SUSPEND with the SMCCC call hint set (case 10)",
-        },
-        pkvm_confirmed: bool {
-            default: false,
-            description: "The loader checked that pKVM initialised (needed without kvm_pkvm_initialized)",
         },
     },
 }
@@ -70,9 +63,6 @@ const PSCI_AFFINITY_INFO_64: u64 = 0xc400_0004;
 const PSCI_SYSTEM_OFF: u64 = 0x8400_0008;
 const PSCI_SYSTEM_RESET: u64 = 0x8400_0009;
 const PSCI_FEATURES: u64 = 0x8400_000a;
-const PSCI_CPU_SUSPEND_64: u64 = 0xc400_0001;
-/// PSCI's original power_state format: StateType (bit 16) power-down.
-const PSCI_POWER_STATE_POWERDOWN: u64 = 1 << 16;
 /// `ARM_SMCCC_CALL_HINTS`: SMCCC 1.3's "SVE state not live" hint, which the
 /// host kernel sets on its own SMCs and pKVM masks before dispatching.
 const SMCCC_CALL_HINTS: u64 = 1 << 16;
@@ -83,6 +73,18 @@ const FFA_VERSION: u64 = 0x8400_0063;
 const FFA_FEATURES: u64 = 0x8400_0064;
 /// MPIDR_EL1 affinity fields Aff0..Aff3, as PSCI takes a target CPU.
 const MPIDR_HWID_MASK: u64 = 0xff_00ff_ffff;
+/// SMCCC's general service query "Call UID" (function number 0xff01),
+/// fast call, SMC32, without the owner (bits 29:24).
+const SMCCC_CALL_UID_QUERY: u64 = 0x8000_ff01;
+/// Every SMCCC owner that has general service queries: Arm architecture,
+/// CPU, SiP, OEM, standard secure, standard hypervisor, vendor hypervisor,
+/// vendor EL3 monitor (0..=7), trusted applications (48, 49) and trusted
+/// OSes (50..=63). SiP, OEM and trusted OS calls are what TrustZone
+/// software outside SMCCC's own services answers, and what a handler that
+/// checks the immediate only for the owners it relays would let through.
+const SMCCC_OWNERS: [u64; 24] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+];
 
 const CONCURRENT_CALLS_PER_CPU: u32 = 2000;
 
@@ -179,6 +181,14 @@ fn call_with_imm(_trap: &PkvmTrap, imm: NonZeroU16, query: Query) -> u64 {
     x0
 }
 
+/// SMCCC's Call UID query of `owner`.
+fn call_uid_query(owner: u64) -> Query {
+    // SAFETY: a general service query returns a constant identifier of the
+    // service; SMCCC defines it for every owner, and pKVM's PSCI relay and
+    // FF-A proxy forward it to EL3 untouched (it is neither PSCI nor FF-A).
+    unsafe { Query::new(SMCCC_CALL_UID_QUERY | owner << 24, [0; 3]) }
+}
+
 /// KTAP output, one line per `pr_info!`.
 #[derive(Default)]
 struct Ktap {
@@ -252,9 +262,10 @@ enum Case {
     AllCpus,
     UpperBits,
     CallHints,
+    GeneralQueries,
 }
 
-const CASES: [&str; 11] = [
+const CASES: [&str; 12] = [
     "smc0_psci_version_baseline",
     "smc1_resumes_at_the_next_instruction",
     "smc1_psci_version_not_supported",
@@ -266,6 +277,7 @@ const CASES: [&str; 11] = [
     "smc1_concurrent_on_all_cpus",
     "smc0_upper_32_bit_function_id_rejected",
     "smc0_call_hint_masked_before_the_relay",
+    "smc_nonzero_imm_general_queries_of_every_owner",
 ];
 
 fn baseline(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
@@ -443,10 +455,48 @@ unsafe fn destructive(trap: &PkvmTrap, ktap: &mut Ktap) {
     );
 }
 
+/// What the CPUs of one `on_each_online_cpu()` share.
 struct ConcurrentRun<'a> {
     trap: &'a PkvmTrap,
     cpus: AtomicU32,
     wrong: AtomicU32,
+    last_answer: AtomicU64,
+}
+
+impl<'a> ConcurrentRun<'a> {
+    fn new(trap: &'a PkvmTrap) -> Self {
+        Self {
+            trap,
+            cpus: AtomicU32::new(0),
+            wrong: AtomicU32::new(0),
+            last_answer: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs `func` on every online CPU at once, in IPI context, with this
+    /// run as its argument; returns how many CPUs ran it and how many were
+    /// online.
+    fn on_each_online_cpu(&self, func: unsafe extern "C" fn(*mut c_void)) -> (u32, u32) {
+        let _hotplug = HotplugLock::new();
+        // SAFETY: `num_online_cpus()` is this atomic read, which C inlines.
+        let online =
+            unsafe { core::ptr::addr_of!(bindings::__num_online_cpus.counter).read_volatile() };
+        // SAFETY: `func` only reads this run and its atomics, and with wait
+        // = true the call returns after every CPU has finished with it.
+        unsafe {
+            bindings::on_each_cpu_cond_mask(
+                None,
+                Some(func),
+                core::ptr::from_ref(self).cast_mut().cast(),
+                true,
+                core::ptr::addr_of!(bindings::__cpu_online_mask),
+            )
+        };
+        (
+            self.cpus.load(Ordering::Relaxed),
+            u32::try_from(online).unwrap_or(0),
+        )
+    }
 }
 
 /// Runs on every online CPU at once, in IPI context.
@@ -495,29 +545,9 @@ impl Drop for HotplugLock {
 }
 
 fn all_cpus(trap: &PkvmTrap, ktap: &mut Ktap) {
-    let run = ConcurrentRun {
-        trap,
-        cpus: AtomicU32::new(0),
-        wrong: AtomicU32::new(0),
-    };
-    let _hotplug = HotplugLock::new();
-    // SAFETY: `num_online_cpus()` is this atomic read, which C inlines.
-    let online =
-        unsafe { core::ptr::addr_of!(bindings::__num_online_cpus.counter).read_volatile() };
-    // SAFETY: the callback only reads `run` and its atomics, and with wait
-    // = true the call returns after every CPU has finished with it.
-    unsafe {
-        bindings::on_each_cpu_cond_mask(
-            None,
-            Some(concurrent_rejects),
-            core::ptr::addr_of!(run).cast_mut().cast(),
-            true,
-            core::ptr::addr_of!(bindings::__cpu_online_mask),
-        )
-    };
-    let cpus = run.cpus.load(Ordering::Relaxed);
+    let run = ConcurrentRun::new(trap);
+    let (cpus, online) = run.on_each_online_cpu(concurrent_rejects);
     let wrong = run.wrong.load(Ordering::Relaxed);
-    let online = u32::try_from(online).unwrap_or(0);
     ktap.result(
         Case::AllCpus,
         cpus == online && wrong == 0,
@@ -537,28 +567,100 @@ fn upper_bits(trap: &PkvmTrap, ktap: &mut Ktap) {
     );
 }
 
-/// The call hint must be masked before pKVM dispatches on the function ID:
-/// only then does the PSCI relay see CPU_SUSPEND. The relay handles a
-/// power-down suspend itself (it must: the CPU resumes in pKVM), while
-/// what it does not know goes to EL3 as it is, where a function ID with
-/// the hint bit set is not one. So the answer tells the two apart: pKVM's
-/// own suspend (success, or the firmware's verdict on the power state, as
-/// QEMU's INVALID_PARAMETERS), or NOT_SUPPORTED from EL3.
-fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
-    // SAFETY: not read-only, which is why power_states=1 must ask for it:
-    // the CPU may really power down, and then resumes through pKVM as it
-    // does under cpuidle. Its context comes back; the module keeps none.
-    let suspend = unsafe {
+/// CPU_ON_64 of the CPU that issues it: the PSCI relay passes it on to EL3
+/// with the hypervisor's own entry point, and PSCI answers ALREADY_ON.
+fn cpu_on_self_with_hint() -> Query {
+    let mpidr: u64;
+    // SAFETY: MPIDR_EL1 is readable at EL1 and has no side effect.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    // SAFETY: the target is the calling CPU, which is on: PSCI changes
+    // nothing and answers ALREADY_ON, whether the relay sees the call
+    // (hint masked) or the firmware does (a firmware that knows SMCCC 1.3
+    // masks the hint itself; one that does not answers NOT_SUPPORTED).
+    // Callers run it with interrupts off, so that it cannot migrate to
+    // another CPU, which might be off, between the read and the call.
+    unsafe {
         Query::new(
-            PSCI_CPU_SUSPEND_64 | SMCCC_CALL_HINTS,
-            [PSCI_POWER_STATE_POWERDOWN, 0, 0],
+            PSCI_CPU_ON_64 | SMCCC_CALL_HINTS,
+            [mpidr & MPIDR_HWID_MASK, 0, 0],
         )
-    };
-    let x0 = call::<0>(trap, suspend);
+    }
+}
+
+/// One CPU's probe of the call hint; runs in IPI context, interrupts off.
+///
+/// # Safety
+///
+/// `info` must point to a `ConcurrentRun` that outlives the call.
+unsafe extern "C" fn hint_probe(info: *mut c_void) {
+    // SAFETY: `info` points to the `ConcurrentRun` that `call_hint()` keeps
+    // alive until every CPU has returned (wait = true).
+    let run = unsafe { &*info.cast::<ConcurrentRun<'_>>() };
+    let x0 = call::<0>(run.trap, cpu_on_self_with_hint());
+    if is_not_supported(x0) {
+        run.wrong.fetch_add(1, Ordering::Relaxed);
+    } else {
+        run.last_answer.store(x0, Ordering::Relaxed);
+    }
+    run.cpus.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The call hint must be masked before pKVM dispatches on the function ID:
+/// only then does the PSCI relay see the PSCI call. What the relay does not
+/// know goes to EL3 as it is, where a function ID with the hint bit set is
+/// not one (QEMU answers NOT_SUPPORTED). CPU_ON of the calling CPU changes
+/// no state on either path, unlike the CPU_SUSPEND that needs the relay
+/// most (a real CPU powers down).
+fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
+    let run = ConcurrentRun::new(trap);
+    let (cpus, online) = run.on_each_online_cpu(hint_probe);
+    let wrong = run.wrong.load(Ordering::Relaxed);
     ktap.result(
         Case::CallHints,
-        !is_not_supported(x0),
-        format_args!("CPU_SUSPEND_64 | hint, power-down: x0 = {:#x}", x0),
+        cpus == online && wrong == 0,
+        format_args!(
+            "CPU_ON_64(self) | hint on {} of {} CPUs: {} NOT_SUPPORTED, else x0 = {:#x} (ALREADY_ON: -4)",
+            cpus,
+            online,
+            wrong,
+            run.last_answer.load(Ordering::Relaxed)
+        ),
+    );
+}
+
+/// The Call UID query of every owner, with immediates 1 and 0xffff, must be
+/// rejected. With immediate 0 each is reported; under QEMU, whose firmware
+/// answers NOT_SUPPORTED to all but its own PSCI, it does not discriminate,
+/// and a leak shows only in QEMU's exception log (the testbed checks it);
+/// on hardware the firmware answers, and x0 tells too.
+fn general_queries(trap: &PkvmTrap, ktap: &mut Ktap) {
+    let mut failures = 0;
+    let mut discriminating = 0;
+    for owner in SMCCC_OWNERS {
+        let query = call_uid_query(owner);
+        let imm0 = call::<0>(trap, query);
+        let imm1 = call::<1>(trap, query);
+        let imm_max = call::<0xffff>(trap, query);
+        if !is_not_supported(imm1) || !is_not_supported(imm_max) {
+            failures += 1;
+            Ktap::diag(format_args!(
+                "owner {}: imm 1 -> {:#x}, imm 0xffff -> {:#x}",
+                owner, imm1, imm_max
+            ));
+        }
+        if !is_not_supported(imm0) {
+            discriminating += 1;
+        }
+    }
+    ktap.result(
+        Case::GeneralQueries,
+        failures == 0,
+        format_args!(
+            "{} of {} owners not rejected; {} answer with imm 0",
+            failures,
+            SMCCC_OWNERS.len(),
+            discriminating
+        ),
     );
 }
 
@@ -665,14 +767,12 @@ fn run(trap: &PkvmTrap, ktap: &mut Ktap) {
     }
 
     upper_bits(trap, ktap);
+    call_hint(trap, ktap);
 
-    if module_parameters::power_states.value() {
-        call_hint(trap, ktap);
+    if rejects_one {
+        general_queries(trap, ktap);
     } else {
-        ktap.skip(
-            Case::CallHints,
-            "suspends a CPU: enable with power_states=1",
-        );
+        ktap.skip(Case::GeneralQueries, not_rejected);
     }
 }
 
@@ -686,7 +786,7 @@ impl kernel::Module for SmcImmTest {
         unsafe { bindings::add_taint(bindings::TAINT_TEST, bindings::lockdep_ok_LOCKDEP_STILL_OK) };
 
         let mut ktap = Ktap::begin();
-        match PkvmTrap::check(module_parameters::pkvm_confirmed.value()) {
+        match PkvmTrap::check() {
             Ok(trap) => run(&trap, &mut ktap),
             Err(reason) => ktap.skip_rest(reason),
         }
