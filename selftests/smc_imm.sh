@@ -6,15 +6,17 @@
 # KTAP of this load as the subtests of one test. Exit: 0 pass, 1 fail,
 # 4 skip (kselftest).
 #
-#   smc_imm.sh [sweep=0] [destructive=0] [all_cpus=0] [power_states=1]
+#   smc_imm.sh [sweep=0] [all_cpus=0] [destructive=1]
 #
-# Arguments are module parameters that leave cases out (or, power_states=1,
-# add the one that suspends a CPU); smc_imm_test.<param>=<value> on the
-# kernel command line count too, as modprobe would pass them. pkvm_confirmed=1 is
-# this script's to give: it tells a kernel that cannot say whether pKVM
-# initialised (one without kvm_pkvm_initialized(), as distributions and
-# Android ship them) that it did, and is given only after the checks below.
-# Without it such a kernel issues no SMC and skips every case.
+# Arguments are module parameters that leave cases out (or, destructive=1,
+# add the one only QEMU can afford); smc_imm_test.<param>=<value> on the
+# kernel command line count too, as modprobe would pass them. Whether the
+# host's SMCs trap to pKVM the module decides itself, from the kernel's
+# state: nothing here can vouch for it.
+#
+# The load runs under a watch: a case whose smc never returns (a hypervisor
+# that resumes the host at the smc instead of after it) fails by name after
+# SMC_IMM_LOAD_TIMEOUT seconds (default 60) instead of hanging the run.
 #
 # Runs under busybox sh as well as bash.
 
@@ -66,24 +68,12 @@ fail() {
 	finish
 }
 
-# Why the host's SMCs might not trap to pKVM, or nothing. The
-# ARM64_KVM_PROTECTED_MODE capability the module checks follows the command
-# line; these say that pKVM really initialised and took the host's SMCs.
-pkvm_doubt() {
-	if [ ! -e /sys/class/misc/kvm ]; then
-		echo "KVM did not initialise (no /sys/class/misc/kvm)"
-	elif ! dmesg | grep -Eq 'Protected [nh]VHE mode initialized successfully'; then
-		echo "the kernel log does not say 'Protected nVHE/hVHE mode initialized successfully'"
-	elif dmesg | grep -q 'Failed to finalize Hyp protection'; then
-		echo "pKVM did not finalise ('Failed to finalize Hyp protection')"
-	fi
-}
-
-# The module's KTAP that the kernel logged after MARKER, without the log's
-# prefixes (nor the loader's own lines for the module, such as the taint
-# notice, which come first).
+# The module's KTAP that the kernel logged after the line ANCHOR (the
+# OCCURRENCE-th line equal to it), without the log's prefixes (nor the
+# loader's own lines for the module, such as the taint notice, which come
+# first).
 module_ktap_after() {
-	dmesg | awk -v marker="$1" -v prefix="$MODULE: " '
+	dmesg | awk -v anchor="$1" -v occurrence="$2" -v prefix="$MODULE: " '
 		seen && (at = index($0, prefix)) {
 			line = substr($0, at + length(prefix))
 			if (line == "KTAP version 1")
@@ -91,7 +81,42 @@ module_ktap_after() {
 			if (ktap)
 				print line
 		}
-		index($0, marker) { seen = 1 }'
+		$0 == anchor && ++n == occurrence { seen = 1 }'
+}
+
+# Marks the kernel log before the load and prints the anchor line and its
+# occurrence for module_ktap_after: a line written to /dev/kmsg where that
+# shows up in the log (printk.devkmsg=off drops it), else the log's last
+# line, which is unique where the log has timestamps. A full log drops its
+# oldest lines as new ones come, so the count of equal lines is taken from
+# the end.
+mark_log() {
+	marker="smc_imm.sh: run $$ $(date +%s)"
+	echo "$marker" >/dev/kmsg 2>/dev/null
+	anchor=$(dmesg | grep -F "$marker" | tail -n 1)
+	[ -n "$anchor" ] || anchor=$(dmesg | tail -n 1)
+	printf '%s\n%s\n' "$anchor" "$(dmesg | grep -cxF -- "$anchor")"
+}
+
+# Runs "$@" (the load) and waits for it at most SMC_IMM_LOAD_TIMEOUT
+# seconds; prints its output and exit status, or "timeout". A load that
+# does not return is stuck in the kernel and cannot be killed: it is left.
+load_with_watch() {
+	out=$(mktemp)
+	# Not on this function's stdout: a load that never returns would
+	# keep the caller's command substitution waiting for it.
+	("$@" >"$out" 2>&1; echo "exit=$?" >>"$out") </dev/null >/dev/null 2>&1 &
+	waited=0
+	while ! grep -q '^exit=' "$out"; do
+		if [ "$waited" -ge "${SMC_IMM_LOAD_TIMEOUT:-60}" ]; then
+			echo timeout
+			return
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	cat "$out"
+	rm -f "$out"
 }
 
 ktap_print_header
@@ -104,8 +129,8 @@ cmdline_args=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^$MODULE\.//p")
 set -- $cmdline_args "$@"
 for arg in "$@"; do
 	case $arg in
-	sweep=* | destructive=* | all_cpus=* | power_states=*) ;;
-	*) fail "unknown argument '$arg' (sweep=0, destructive=0, all_cpus=0, power_states=1)" ;;
+	sweep=* | destructive=* | all_cpus=*) ;;
+	*) fail "unknown argument '$arg' (sweep=0, all_cpus=0, destructive=1)" ;;
 	esac
 done
 
@@ -127,23 +152,28 @@ if grep -q "^$MODULE " /proc/modules; then
 	rmmod "$MODULE" || fail "$MODULE is loaded and does not unload"
 fi
 
-doubt=$(pkvm_doubt)
-if [ -z "$doubt" ]; then
-	set -- "$@" pkvm_confirmed=1
-else
-	ktap_print_msg "pKVM not confirmed to the module: $doubt"
+[ -e /sys/class/misc/kvm ] ||
+	ktap_print_msg "no /sys/class/misc/kvm: KVM did not initialise, the module will issue no SMC"
+
+mark=$(mark_log)
+anchor=$(printf '%s\n' "$mark" | head -n 1)
+occurrence=$(printf '%s\n' "$mark" | tail -n 1)
+
+load=$(load_with_watch "$@")
+ktap=$(module_ktap_after "$anchor" "$occurrence")
+if [ "$load" = timeout ]; then
+	printf '%s\n' "$ktap" | sed 's/^/  /'
+	ktap_print_msg "the load has not returned after ${SMC_IMM_LOAD_TIMEOUT:-60}s: the case after the last one reported is stuck in its smc (does the hypervisor resume the host at the smc rather than after it?)"
+	ktap_test_fail "${MODULE}_load_returns"
+	finish
 fi
-
-# Only this load's KTAP: the log may hold earlier ones.
-marker="smc_imm.sh: run $$ $(date +%s)"
-echo "$marker" >/dev/kmsg 2>/dev/null || skip "cannot write /dev/kmsg to mark this run"
-
-load_output=$("$@" 2>&1)
-load_status=$?
-
-ktap=$(module_ktap_after "$marker")
+load_status=${load##*exit=}
+load_output=${load%exit=*}
 if [ -z "$ktap" ]; then
-	fail "$*: $load_output (the module printed no KTAP)"
+	# The module never ran: a signature, vermagic or symbol the kernel
+	# refused. That is no verdict on pKVM.
+	[ "$load_status" -eq 0 ] || skip "$MODULE did not load: $(printf '%s' "$load_output" | tr '\n' ' ')($*)"
+	fail "$*: $load_output (the module loaded but printed no KTAP)"
 fi
 printf '%s\n' "$ktap" | sed 's/^/  /'
 [ "$load_status" -eq 0 ] && rmmod "$MODULE"
