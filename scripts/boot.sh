@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# boot.sh [--build NAME] KERNEL HANDLER PROFILE CPU MODE: boot
-# build/KERNEL-HANDLER[-PROFILE] in QEMU on CPU with pKVM in MODE, run the
-# installed kselftests there with run_kselftest.sh, stream their KTAP and
-# save the console log as build/.../CPU-MODE.log.
+# boot.sh [--build NAME] [--default-params] KERNEL HANDLER PROFILE CPU MODE:
+# boot build/KERNEL-HANDLER[-PROFILE] in QEMU on CPU with pKVM in MODE, run
+# the installed kselftests there with run_kselftest.sh, stream their KTAP
+# and save the console log as build/.../CPU-MODE.log.
 #
 # MODE is hvhe, nvhe (pKVM), vhe (plain KVM: the test skips), insmod or
 # pkvm-fail. Both load the module with a plain insmod, as a user would by
-# hand, without the selftest script and its word that pKVM initialised;
-# insmod under a working pKVM, pkvm-fail with pKVM's finalisation failed
-# by fault injection (kvm-arm.pkvm_fail_finalize, in the testbed's rust
+# hand, without the selftest script; insmod under a working pKVM,
+# pkvm-fail with KVM's initialisation failed by fault injection before the
+# hypervisor is installed (kvm-arm.pkvm_fail_init, in the testbed's rust
 # trees): protected mode requested, the capability set, the host's SMCs
-# going straight to EL3. QEMU logs every exception, and no SMC with a
-# non-zero immediate may show.
+# going straight to EL3, where the module must issue none.
+#
+# The module runs with destructive=1, which only QEMU can afford, unless
+# --default-params: then as a user's modprobe would load it.
+#
+# QEMU logs every exception into scripts/qemu_int_scan.py, which checks
+# by name that no host SMC with a non-zero immediate was forwarded to EL3
+# (smc-leak), that none kept trapping at the same address (smc-stuck), and
+# where no SMC may be issued, that none was.
 #
 # Prints "verdict: PASS|FAIL|SKIP" last, from the KTAP as scripts/ktap.py
 # parses it; exits 0 unless the verdict is FAIL (scripts/check.py judges
@@ -21,12 +28,20 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: boot.sh [--build NAME] KERNEL HANDLER PROFILE CPU MODE"
+usage="usage: boot.sh [--build NAME] [--default-params] KERNEL HANDLER PROFILE CPU MODE"
 name=
-if [ "${1:-}" = --build ]; then
-	name=${2:?$usage}
-	shift 2
-fi
+module_params=smc_imm_test.destructive=1
+while [ $# -gt 5 ]; do
+	case $1 in
+	--build)
+		name=${2:?$usage}
+		shift
+		;;
+	--default-params) module_params= ;;
+	*) die "$usage" ;;
+	esac
+	shift
+done
 KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
 PROFILE=${3:?$usage}
@@ -73,23 +88,24 @@ guest_cmdline() {
 	case $MODE in
 	insmod | pkvm-fail) run=insmod ;;
 	esac
-	# QEMU does not power a CPU down, so the call-hint case can run here;
-	# the selftest passes smc_imm_test.* on to the module, as modprobe does.
-	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests smc_imm_test.power_states=1"
+	# The selftest passes smc_imm_test.* on to the module, as modprobe does.
+	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests $module_params"
 }
 
 mode_cmdline() {
 	case $MODE in
 	hvhe) echo "kvm-arm.mode=protected" ;;
-	# On a CPU without VHE, protected mode is classic nVHE by itself.
+	# On a CPU without VHE, protected mode is classic nVHE by itself. The
+	# nVHE rows also refuse writes to /dev/kmsg, as a device may: the
+	# selftest script must find its KTAP without its marker.
 	nvhe) if cpu_has_vhe "$CPU"; then
-		echo "kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0"
+		echo "kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0 printk.devkmsg=off"
 	else
-		echo "kvm-arm.mode=protected"
+		echo "kvm-arm.mode=protected printk.devkmsg=off"
 	fi ;;
 	vhe) echo "" ;;
 	insmod) echo "kvm-arm.mode=protected" ;;
-	pkvm-fail) echo "kvm-arm.mode=protected kvm-arm.pkvm_fail_finalize" ;;
+	pkvm-fail) echo "kvm-arm.mode=protected kvm-arm.pkvm_fail_init" ;;
 	esac
 }
 
@@ -114,15 +130,15 @@ make_initramfs() {
 	"$out/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
 }
 
-# The SMCs with a non-zero immediate in QEMU's exception log: the ESR it
-# logs holds the immediate in bits [15:0].
-nonzero_imm_smcs() {
-	python3 - "$1" <<-'EOF'
-		import re, sys
-		text = open(sys.argv[1], errors="replace").read()
-		smcs = re.findall(r"\[Secure Monitor Call\].*?\n.*?\n\.\.\.with ESR 0x[0-9a-f]+/0x([0-9a-f]+)", text)
-		print(sum(1 for esr in smcs if int(esr, 16) & 0xffff))
-	EOF
+# What the exception log must not show, by MODE: where the host's SMCs
+# trap to pKVM, none forwarded or stuck; where they do not, none at all
+# from the module.
+scan_args() {
+	case $MODE in
+	hvhe | nvhe | insmod) echo "--mode pkvm" ;;
+	vhe) echo "--mode pkvm --no-nonzero-imm" ;;
+	pkvm-fail) echo "--mode pkvm-fail --no-nonzero-imm" ;;
+	esac
 }
 
 # Relays the guest's test output (between its markers) as it comes.
@@ -148,12 +164,34 @@ if [ -n "$BENCH_REPS" ]; then
 	qemu_extra=(-icount shift=0)
 fi
 machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m 1G)
-qemu_int_log=$out/$CPU-$MODE.qemu-int.log
-case $MODE in
-insmod | pkvm-fail) qemu_extra+=(-d int -D "$qemu_int_log") ;;
-esac
-if [ "$MODE" = pkvm-fail ] && ! grep -q early_pkvm_fail_finalize "$out/System.map"; then
-	die "$name has no kvm-arm.pkvm_fail_finalize (hyp/glue/$KERNEL/selftest-support.patch): use HANDLER=rust"
+if [ "$MODE" = pkvm-fail ] && ! grep -q early_pkvm_fail_init "$out/System.map"; then
+	die "$name has no kvm-arm.pkvm_fail_init (hyp/glue/$KERNEL/selftest-support.patch): use HANDLER=rust"
+fi
+# The exception log goes through a FIFO into the scanner, which keeps only
+# its tail: a handler that never advances the host's ELR logs millions of
+# exceptions.
+scan=$out/$CPU-$MODE.qemu-int
+scan_pid=
+if [ -z "$BENCH_REPS" ]; then
+	rm -f "$scan.fifo"
+	mkfifo "$scan.fifo"
+	# The scanner reads the FIFO from its standard input, opened here before
+	# it starts, and this script holds a writer until QEMU is gone: the
+	# scanner sees the end of the log once both are closed, whenever QEMU
+	# opened it, if at all. (Opening the reading end alone would wait for a
+	# writer; the read-write open that lets it through is closed at once,
+	# so that no reader but the scanner is left: were it to die, QEMU's
+	# writes would fail instead of filling the FIFO and hanging the boot.)
+	# shellcheck disable=SC2094 # both ends of one FIFO, on purpose
+	exec 7<>"$scan.fifo" 9<"$scan.fifo" 8>"$scan.fifo"
+	exec 7<&-
+	# shellcheck disable=SC2046 # scan_args is a list of options
+	python3 "$PROJECT_ROOT/scripts/qemu_int_scan.py" $(scan_args) \
+		--tail-out "$scan.tail" --json-out "$scan.json" - \
+		<&9 9<&- >"$scan.txt" 2>&1 8>&- &
+	scan_pid=$!
+	exec 9<&-
+	qemu_extra+=(-d int -D "$scan.fifo")
 fi
 
 make_initramfs
@@ -163,10 +201,36 @@ timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$image" -initrd "$out/initramfs.cpio" \
 	-append "console=ttyAMA0 panic=-1 $(mode_cmdline) $(guest_cmdline)" \
-	</dev/null 2>&1 | relay_ktap
+	</dev/null 2>&1 8>&- | relay_ktap 8>&-
 qemu_status=${PIPESTATUS[0]}
+scan_status=0
+if [ -n "$scan_pid" ]; then
+	exec 8>&-
+	wait "$scan_pid"
+	scan_status=$?
+	rm -f "$scan.fifo"
+fi
 set -e
 
+if [ -n "$scan_pid" ]; then
+	# The scanner's error lines name the check that failed; each is a
+	# FAIL of the row whatever the KTAP says.
+	grep '^error: ' "$scan.txt" >&2 || true
+	grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
+	case $scan_status in
+	0) step "QEMU's exception log: every check passed ($scan.json)" ;;
+	1) ;;
+	*) fail_with_log "scripts/qemu_int_scan.py failed (exit $scan_status): $(tail -n 1 "$scan.txt")" ;;
+	esac
+fi
+
+# The guest powers off (PSCI SYSTEM_OFF) or, on a panic, reboots, which
+# -no-reboot turns into an exit: QEMU exits 0 either way. Anything else
+# is QEMU's own failure, not the kernel's.
+case $qemu_status in
+0 | 124) ;;
+*) fail_with_log "QEMU exited with status $qemu_status before the guest powered off: $(grep -m1 '^qemu-system-aarch64: ' "$log" || tail -n 1 "$log")" ;;
+esac
 if grep -q -e 'Kernel panic' -e 'HYP panic' -e 'hyp panic' -e 'Internal error:' "$log"; then
 	fail_with_log "the guest panicked or oopsed"
 fi
@@ -182,8 +246,8 @@ vhe) grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log" ||
 	fail_with_log "KVM did not initialise in plain VHE mode" ;;
 insmod) grep -q 'Protected hVHE mode initialized successfully' "$log" ||
 	fail_with_log "pKVM did not initialise in hVHE mode" ;;
-pkvm-fail) grep -q 'Failed to finalize Hyp protection' "$log" ||
-	fail_with_log "pKVM's finalisation did not fail: no fault was injected" ;;
+pkvm-fail) grep -q 'pkvm_smc_imm fault injection' "$log" ||
+	fail_with_log "KVM's initialisation did not fail: no fault was injected" ;;
 esac
 if [ -n "$BENCH_REPS" ]; then
 	grep -q '^pkvm-smc-imm: bench end$' "$log" || fail_with_log "the benchmark did not finish"
@@ -192,19 +256,12 @@ if [ -n "$BENCH_REPS" ]; then
 fi
 exit_line=$(grep -m1 -E '^pkvm-smc-imm: (selftest|insmod) exit=' "$log") ||
 	fail_with_log "the test never finished (the VM powered off under it?)"
-case $MODE in
-insmod | pkvm-fail)
-	# The kernel's own SMCs all have immediate 0: any other is the module's.
-	smcs=$(nonzero_imm_smcs "$qemu_int_log")
-	[ "$smcs" -eq 0 ] || fail_with_log "the module issued $smcs SMC(s) with a non-zero immediate ($qemu_int_log)"
-	step "QEMU saw no SMC with a non-zero immediate ($qemu_int_log)"
-	;;
-esac
 # The verdict is the KTAP's, parsed by the tree's own KTAP parser: the
 # runner's exit status says nothing of skips.
 parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" "$out/source/tools/testing/kunit" "$log") ||
 	fail_with_log "the KTAP could not be parsed"
 verdict=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["verdict"])' <<<"$parsed")
 step "console log: $log (guest exit status ${exit_line##*=})"
+[ "$scan_status" -eq 0 ] || verdict=FAIL
 echo "verdict: $verdict"
 [ "$verdict" != FAIL ]

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """make check: every test, each a row of one summary, all of it as data.
 
-  check.py [--kernels "6.12 7.3"] [--only-matrix]
+  check.py [--kernels "6.12 7.3"] [--only-matrix] [--rows PATTERN]
 
 Runs the host tests and gates, then, per kernel, builds every handler and
 profile scripts/matrix.tsv names, boots each of its rows in QEMU and judges
@@ -20,6 +20,7 @@ summary printed last, and saved in build/check-summary.txt, is made from it.
 import argparse
 import csv
 import datetime
+import fnmatch
 import json
 import os
 import re
@@ -52,6 +53,25 @@ def load_matrix(path=MATRIX):
         if row["expect"] not in ("PASS", "SKIP", "FAIL"):
             sys.exit(f"check: {path}: bad expect {row['expect']!r}")
     return rows
+
+
+def row_id(row):
+    """The row as one word, for --rows: 7.3-rust-hardened-max-hvhe."""
+    return "-".join(row[k] for k in ("kernel", "handler", "profile", "cpu", "mode"))
+
+
+def select_rows(rows, pattern):
+    """The rows whose id matches the glob PATTERN; one without a wildcard
+    matches as a part of the id (rust: every rust row)."""
+    if not any(c in pattern for c in "*?["):
+        pattern = f"*{pattern}*"
+    return [r for r in rows if fnmatch.fnmatchcase(row_id(r), pattern)]
+
+
+def reproduce(row):
+    """The one command that boots this row as make check does."""
+    return (f"make qemu KERNEL={row['kernel']} HANDLER={row['handler']} "
+            f"PROFILE={row['profile']} CPU={row['cpu']} MODE={row['mode']}")
 
 
 def variant_name(kernel, handler, profile):
@@ -94,8 +114,8 @@ class Run:
         self.data["rows"].append(entry)
         self.save()
         if not entry["ok"]:
-            print(f"check: {row_name(entry)}: {'; '.join(entry['problems'])}",
-                  flush=True)
+            print(f"check: {row_name(entry)}: {'; '.join(entry['problems'])}\n"
+                  f"check:   reproduce: {reproduce(entry)}", flush=True)
 
 
 def stream(cmd, log, env=None):
@@ -157,13 +177,25 @@ def guest_section(log, name):
     return m.group(1).splitlines() if m else []
 
 
+def exception_log_check(error):
+    """The name of the check of QEMU's exception log (scripts/qemu_int_scan.py)
+    that a boot error reports, or None for any other error."""
+    m = re.match(r"qemu-int: ([a-z0-9-]+): ", error)
+    return m.group(1) if m else None
+
+
 def judge(row, parsed, boot_errors, reference):
-    """What is wrong with this row's outcome, if anything."""
+    """What is wrong with this row's outcome, if anything. A FAIL row names
+    the module's cases and the exception-log checks that must fail."""
     problems = []
     got = parsed["verdict"]
+    failed_checks = {exception_log_check(e) for e in boot_errors} - {None}
+    if failed_checks and got != "FAIL":
+        got = "FAIL"
     if got != row["expect"]:
         problems.append(f"expected {row['expect']}, got {got}")
-    problems += [f"boot: {e}" for e in boot_errors]
+    problems += [f"boot: {e}" for e in boot_errors
+                 if exception_log_check(e) not in row["must_fail"]]
     problems += [f"ktap: {e}" for e in parsed.get("errors", [])]
     cases = module_cases(parsed)
     if not cases and not parsed.get("errors"):
@@ -176,7 +208,7 @@ def judge(row, parsed, boot_errors, reference):
             problems.append("skipped: " + ", ".join(skipped))
     if row["expect"] == "FAIL":
         failed = {c["name"] for c in cases if c["status"] != "SUCCESS"
-                  and c["status"] != "SKIPPED"}
+                  and c["status"] != "SKIPPED"} | failed_checks
         if failed != set(row["must_fail"]):
             problems.append("failed cases " + (", ".join(sorted(failed)) or "none")
                             + ", expected " + ", ".join(row["must_fail"]))
@@ -212,13 +244,20 @@ def boot_row(run, row, reference):
                             row["profile"], row["cpu"], row["mode"]], kept_log)
     boot_seconds = time.time() - start
     boot_errors = [l.strip()[7:] for l in lines if l.startswith("error: ")]
+    # boot.sh exits 1 for a FAIL verdict, which it prints last; any other
+    # failure of its own must not pass for a verdict.
+    said_fail = any(l.strip() == "verdict: FAIL" for l in lines)
+    if status != 0 and not boot_errors and not said_fail:
+        boot_errors.append(f"boot.sh exited {status} without saying why")
     parsed = parse_ktap(row["kernel"], log)
     entry = {k: row[k] for k in ("kernel", "handler", "profile", "cpu", "mode", "why")}
     entry.update(expected=row["expect"], got=parsed["verdict"],
                  cases=module_cases(parsed), selftests=selftest_statuses(parsed),
                  ffa=guest_section(log, "ffa"), boot_s=round(boot_seconds),
                  build_s=build_seconds(name), log=str(kept_log))
-    if boot_errors and parsed["verdict"] != "FAIL":
+    if any(exception_log_check(e) for e in boot_errors):
+        entry["got"] = "FAIL"
+    elif boot_errors and parsed["verdict"] != "FAIL":
         entry["got"] = "ERROR"
     entry["problems"] = judge({**row, **entry}, parsed, boot_errors, reference)
     entry["ok"] = not entry["problems"]
@@ -341,10 +380,18 @@ def main():
     parser.add_argument("--kernels", default="6.12 7.3")
     parser.add_argument("--only-matrix", action="store_true",
                         help="builds and QEMU rows only")
+    parser.add_argument("--rows", metavar="PATTERN",
+                        help="only the QEMU rows whose id (7.3-rust-hardened-max-hvhe) "
+                             "matches; implies --only-matrix")
     args = parser.parse_args()
     # Every step is timed from the start of this run (make check sets it).
     os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
     rows = load_matrix()
+    if args.rows:
+        rows = select_rows(rows, args.rows)
+        args.only_matrix = True
+        if not rows:
+            sys.exit(f"check: no row of {MATRIX} matches --rows {args.rows!r}")
     run = Run()
     kernels = args.kernels.split()
     run.data["kernels"] = kernels

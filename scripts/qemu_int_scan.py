@@ -221,13 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tail-out", metavar="FILE", help="write the log's last N lines there")
     p.add_argument("--stuck-after", type=int, default=1000, metavar="N", help="see smc-stuck")
     p.add_argument("--json-out", metavar="FILE", help="write the counts and the failed checks there")
-    p.add_argument("log", metavar="LOG")
+    p.add_argument("log", metavar="LOG", help="the log, or - for standard input")
     args = p.parse_args(argv)
     if min(args.keep_tail, args.stuck_after) < 0:
         p.error("--keep-tail and --stuck-after take a count, not a negative number")
     scanner = Scanner(args.mode, args.no_nonzero_imm, args.stuck_after, args.keep_tail)
     try:
-        with open(args.log, "rb", buffering=0) as log:
+        # "-": standard input, where boot.sh hands over the FIFO's reading end.
+        with open(sys.stdin.fileno() if args.log == "-" else args.log, "rb", buffering=0,
+                  closefd=args.log != "-") as log:
             failed = scanner.feed(log.read)
     except OSError as e:
         p.error(f"cannot read {args.log}: {e.strerror}")
