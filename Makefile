@@ -6,6 +6,8 @@
 # does. Kbuild does not read this file; `make -C <KDIR> M=$PWD` builds the
 # test modules from ./Kbuild.
 
+# make check runs every kernel unless KERNEL is given.
+KERNEL_GIVEN := $(filter command line environment,$(origin KERNEL))
 KERNEL ?= 7.3
 HANDLER ?= rust
 PROFILE ?= minimal
@@ -24,6 +26,7 @@ vars_boot := KERNEL HANDLER PROFILE CPU MODE
 vars_audit := KDIR AUDIT_KDIR
 vars_patches := KERNEL BISECT
 vars_style := KERNEL
+vars_check := KERNEL ROWS
 vars_bench := REPS
 vars_mutants := KERNEL
 vars_debian-hyp := KERNEL
@@ -46,8 +49,10 @@ help:
 	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened'
 	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|insmod|pkvm-fail'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'
-	@echo 'make check  all tests: host tests, the QEMU matrix (scripts/matrix.tsv),'
-	@echo '            series, mutants, benchmark, docs; build/results.json'
+	@echo 'make check  [KERNEL=...] [ROWS=pattern]  all tests: host tests, the QEMU'
+	@echo '            matrix (scripts/matrix.tsv), series, mutants, benchmark, docs;'
+	@echo '            build/results.json; ROWS runs only the matching rows'
+	@echo '            (e.g. ROWS=rust, ROWS=6.12-stock-*-nvhe)'
 	@echo 'make deps   install what the above need; idempotent'
 	@echo 'make build  KERNEL=... HANDLER=... PROFILE=...   build only'
 	@echo 'make boot   KERNEL=... HANDLER=... PROFILE=... CPU=... MODE=...  boot only'
@@ -57,7 +62,7 @@ help:
 	@echo 'make docs   build Documentation/ (Sphinx, warnings are errors)'
 	@echo 'make patches KERNEL=...  upstream series in build/patches/,'
 	@echo '            checkpatch --strict; BISECT=1 builds every patch'
-	@echo 'make style  KERNEL=...   rustfmt and clippy (CLIPPY=1) in the tree'
+	@echo 'make style  KERNEL=...   rustfmt and clippy (both, always) in the tree'
 	@echo 'make audit  [KDIR=<build dir>]  list every SMC/HVC immediate'
 	@echo 'make bench  [REPS=10]  Rust vs C handler round trips under -icount'
 	@echo 'make modules KDIR=<kernel build dir>  build the test modules'
@@ -76,7 +81,7 @@ boot:
 	@scripts/boot.sh $(KERNEL) $(HANDLER) $(PROFILE) $(CPU) $(MODE)
 
 check: deps
-	@scripts/check.py
+	@scripts/check.py $(if $(KERNEL_GIVEN),--kernels $(KERNEL)) $(if $(ROWS),--rows '$(ROWS)')
 
 host-test:
 	@scripts/host-test.sh

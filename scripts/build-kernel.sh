@@ -282,8 +282,9 @@ build_key() {
 		rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose
 		"clang$LLVM_SUFFIX" --version
 		bindgen --version
+		# lib.sh holds kernel_make(): the make flags, ccache, LLVM.
 		cat "${files[@]}" "$0" "$PROJECT_ROOT/scripts/selftest-install.sh" \
-			"$PROJECT_ROOT/scripts/glue.sh"
+			"$PROJECT_ROOT/scripts/glue.sh" "$PROJECT_ROOT/scripts/lib.sh"
 		find "$PROJECT_ROOT/rust" "$PROJECT_ROOT/selftests" -type f -print0 |
 			sort -z | xargs -0 cat
 	} | sha256sum | cut -d' ' -f1

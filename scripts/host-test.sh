@@ -91,3 +91,44 @@ for mutant in "$PROJECT_ROOT"/hyp/mutants/*.patch; do
 		die "hyp/mutants/${mutant##*/} no longer applies to hyp/: update it with the code it mutates"
 done
 echo "ok: $(find "$PROJECT_ROOT/hyp/mutants" -name '*.patch' | wc -l) mutants apply"
+
+# A handler's name comes from the command line and is compared as a string:
+# HANDLER='.*' once matched the first variant as a regular expression.
+step "HANDLER is a name, not a pattern"
+for handler in '.*' '#' 'rus' 'rust.*'; do
+	if (check_handler 7.3 "$handler") 2>/dev/null; then
+		die "check_handler accepted HANDLER='$handler'"
+	fi
+done
+(check_handler 7.3 rust && check_handler 6.12 backport) ||
+	die "check_handler refused a handler that hyp/glue/*/variants names"
+echo "ok: HANDLER='.*', '#', 'rus', 'rust.*' refused; rust, backport accepted"
+
+step "python unit tests (scripts/tests)"
+python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
+
+# A QEMU that cannot start must say so, not read as a kernel that booted
+# without pKVM: boot.sh against a stand-in build and a QEMU that fails.
+step "boot.sh names a QEMU that fails to start"
+work=$(mktemp -d)
+fake=fake-boot-$$
+mkdir -p "$BUILD_ROOT/$fake/kselftest" "$work/bin" "$work/cache/busybox/bin"
+touch "$BUILD_ROOT/$fake/Image" "$BUILD_ROOT/$fake/.config" "$work/cache/busybox/bin/busybox"
+chmod +x "$work/cache/busybox/bin/busybox"
+printf '#!/bin/sh\n' >"$BUILD_ROOT/$fake/kselftest/run_kselftest.sh"
+printf '#!/bin/sh\ncat >/dev/null\n' >"$BUILD_ROOT/$fake/gen_init_cpio"
+printf '#!/bin/sh\necho "qemu-system-aarch64: stand-in: cannot start" >&2\nexit 1\n' \
+	>"$work/bin/qemu-system-aarch64"
+chmod +x "$BUILD_ROOT/$fake/kselftest/run_kselftest.sh" "$BUILD_ROOT/$fake/gen_init_cpio" \
+	"$work/bin/qemu-system-aarch64"
+status=0
+PATH=$work/bin:$PATH PKVM_SMC_CACHE=$work/cache BOOT_TIMEOUT=20 \
+	"$PROJECT_ROOT/scripts/boot.sh" --build "$fake" 7.3 stock minimal max hvhe \
+	>"$work/out" 2>&1 || status=$?
+rm -rf "${BUILD_ROOT:?}/$fake"
+if [ "$status" -eq 0 ] || ! grep -q '^error: QEMU exited with status 1' "$work/out"; then
+	cat "$work/out" >&2
+	die "boot.sh did not name a QEMU that failed to start"
+fi
+rm -rf "$work"
+echo "ok: boot.sh: 'QEMU exited with status 1 ...'"

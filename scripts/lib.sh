@@ -45,10 +45,15 @@ kernel_package() {
 # stable backport of upstream's C check (6.12 only, where upstream's tree
 # lacks it), and the tree with this project's series and Rust handler.
 # hyp/glue/KERNEL/variants says which patches each one applies.
+handlers_of() {
+	awk '/^[a-z]/ { print $1 }' "$PROJECT_ROOT/hyp/glue/$1/variants"
+}
+
+# The name is compared as a string: it comes from the command line.
 check_handler() {
 	local kernel=$1 handler=$2
-	grep -qE "^$handler([[:space:]]|\$)" "$PROJECT_ROOT/hyp/glue/$kernel/variants" 2>/dev/null ||
-		die "unknown HANDLER '$handler' for KERNEL=$kernel; use one of: $(sed -n 's/^\([a-z]\+\).*/\1/p' "$PROJECT_ROOT/hyp/glue/$kernel/variants" | paste -sd' ' -)"
+	handlers_of "$kernel" | grep -qxF -- "$handler" ||
+		die "unknown HANDLER '$handler' for KERNEL=$kernel; use one of: $(handlers_of "$kernel" | paste -sd' ' -)"
 }
 
 check_profile() {
