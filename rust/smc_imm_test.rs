@@ -476,13 +476,19 @@ impl<'a> ConcurrentRun<'a> {
     /// Runs `func` on every online CPU at once, in IPI context, with this
     /// run as its argument; returns how many CPUs ran it and how many were
     /// online.
-    fn on_each_online_cpu(&self, func: unsafe extern "C" fn(*mut c_void)) -> (u32, u32) {
+    ///
+    /// # Safety
+    ///
+    /// `func` must take its argument for a `&ConcurrentRun` and only read
+    /// it, and be safe to run in IPI context.
+    unsafe fn on_each_online_cpu(&self, func: unsafe extern "C" fn(*mut c_void)) -> (u32, u32) {
         let _hotplug = HotplugLock::new();
         // SAFETY: `num_online_cpus()` is this atomic read, which C inlines.
         let online =
             unsafe { core::ptr::addr_of!(bindings::__num_online_cpus.counter).read_volatile() };
-        // SAFETY: `func` only reads this run and its atomics, and with wait
-        // = true the call returns after every CPU has finished with it.
+        // SAFETY: `func` only reads this run and its atomics (the caller's
+        // guarantee), and with wait = true the call returns after every CPU
+        // has finished with it.
         unsafe {
             bindings::on_each_cpu_cond_mask(
                 None,
@@ -546,7 +552,9 @@ impl Drop for HotplugLock {
 
 fn all_cpus(trap: &PkvmTrap, ktap: &mut Ktap) {
     let run = ConcurrentRun::new(trap);
-    let (cpus, online) = run.on_each_online_cpu(concurrent_rejects);
+    // SAFETY: concurrent_rejects() reads its argument as this run's
+    // reference.
+    let (cpus, online) = unsafe { run.on_each_online_cpu(concurrent_rejects) };
     let wrong = run.wrong.load(Ordering::Relaxed);
     ktap.result(
         Case::AllCpus,
@@ -613,7 +621,8 @@ unsafe extern "C" fn hint_probe(info: *mut c_void) {
 /// most (a real CPU powers down).
 fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
     let run = ConcurrentRun::new(trap);
-    let (cpus, online) = run.on_each_online_cpu(hint_probe);
+    // SAFETY: hint_probe() reads its argument as this run's reference.
+    let (cpus, online) = unsafe { run.on_each_online_cpu(hint_probe) };
     let wrong = run.wrong.load(Ordering::Relaxed);
     ktap.result(
         Case::CallHints,
