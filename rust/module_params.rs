@@ -81,10 +81,11 @@ macro_rules! module_with_params {
     };
 }
 
+// The benchmark module has no parameters: it uses none of this.
 #[cfg(not(module_params_macro))]
+#[allow(unused_imports)]
 pub(crate) use fallback::*;
 
-// The benchmark module has no parameters: it uses none of this.
 #[cfg(not(module_params_macro))]
 #[allow(dead_code)]
 mod fallback {
