@@ -61,6 +61,18 @@ class Judge(unittest.TestCase):
                                ["qemu-int: smc-leak: 2", "qemu-int: smc-stuck: x"], None)
         self.assertIn("boot: qemu-int: smc-stuck: x", problems)
 
+    def test_a_plain_insmod_may_leave_out_only_the_destructive_case(self):
+        def skipping(*names):
+            result = parsed("PASS")
+            result["tests"][0]["cases"] += [{"name": n, "status": "SKIPPED"} for n in names]
+            return result
+        destructive = "smc_nonzero_imm_destructive_psci_harmless"
+        self.assertEqual(check.judge(row(mode="insmod"), skipping(destructive), [], None), [])
+        self.assertEqual(check.judge(row(), skipping(destructive), [], None),
+                         [f"skipped: {destructive}"])
+        self.assertEqual(check.judge(row(mode="insmod"), skipping("smc1_concurrent_on_all_cpus"),
+                                     [], None), ["skipped: smc1_concurrent_on_all_cpus"])
+
     def test_other_boot_errors_are_problems(self):
         problems = check.judge(row(), parsed("PASS"), ["the guest hung"], None)
         self.assertIn("boot: the guest hung", problems)
