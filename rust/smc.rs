@@ -51,12 +51,14 @@ unsafe extern "C" {
     fn kvm_pkvm_initialized() -> bool;
 
     /// include/linux/namei.h, which the bindings of 6.12 leave out.
-    /// Exported.
+    /// Exported. `path` is a `struct path`, passed untyped: through its
+    /// fields it holds a zero-sized `struct lock_class_key`, which rustc's
+    /// improper_ctypes lint rejects in a prototype (rustc 1.85).
     #[cfg(not(kvm_pkvm_initialized))]
     fn kern_path(
         name: *const core::ffi::c_char,
         flags: core::ffi::c_uint,
-        path: *mut bindings::path,
+        path: *mut core::ffi::c_void,
     ) -> c_int;
 }
 
@@ -143,7 +145,7 @@ fn kvm_device_registered() -> bool {
         kern_path(
             KVM_DEVICE_IN_SYSFS.as_ptr(),
             LOOKUP_FOLLOW,
-            path.as_mut_ptr(),
+            path.as_mut_ptr().cast(),
         )
     };
     if found != 0 {
