@@ -1,0 +1,35 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# SPDX-License-Identifier: GPL-2.0
+# /init of scripts/debian-boot.sh's initramfs, under Debian's own kernel:
+# load /smc_imm_test.ko with insmod, as a user would by hand, print its
+# KTAP from the kernel log between two markers, power off.
+#
+# pkvm_confirmed=1 is given, as selftests/smc_imm.sh gives it, only when
+# KVM initialised and the log says pKVM's protected mode did: Debian's
+# kernel has no kvm_pkvm_initialized() for the module to ask.
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# The module's KTAP is read back from the log below; keep it off the
+# console, where it would interleave with it.
+dmesg -n 1
+
+echo "debian-guest: kernel $(uname -r): $(cat /proc/cmdline)"
+dmesg | grep -E 'Protected [nh]VHE mode initialized successfully|Failed to finalize Hyp protection'
+args=
+if [ -e /sys/class/misc/kvm ] &&
+	dmesg | grep -Eq 'Protected [nh]VHE mode initialized successfully' &&
+	! dmesg | grep -q 'Failed to finalize Hyp protection'; then
+	args=pkvm_confirmed=1
+fi
+echo "debian-guest: insmod /smc_imm_test.ko $args"
+# shellcheck disable=SC2086 # no argument or one
+insmod /smc_imm_test.ko $args
+echo "debian-guest: insmod exit=$?"
+echo "debian-guest: ktap begin"
+dmesg | sed -n 's/^.*smc_imm_test: //p'
+echo "debian-guest: ktap end"
+dmesg | grep -iE 'taint|module verification|signature|Lockdown' || true
+poweroff -f
