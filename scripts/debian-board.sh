@@ -56,15 +56,24 @@ config_value() {
 	sed -n "s/^CONFIG_$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$KDIR/.config"
 }
 
+# The package that installs KDIR: the one KDIR names, else the running
+# kernel's.
+headers_package() {
+	case ${KDIR%/} in
+	*/linux-headers-*) basename "$KDIR" ;;
+	*) echo "linux-headers-$(uname -r)" ;;
+	esac
+}
+
 check_headers() {
 	local file
 	for file in .config Makefile Module.symvers; do
 		[ -f "$KDIR/$file" ] ||
-			die "$KDIR is not a kernel build directory (no $file): install the headers: apt install linux-headers-$(uname -r)"
+			die "$KDIR is not a kernel build directory (no $file): install the headers: apt install $(headers_package)"
 	done
 	RELEASE=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$KDIR/include/generated/utsrelease.h" 2>/dev/null) ||
 		true
-	[ -n "$RELEASE" ] || die "$KDIR has no include/generated/utsrelease.h: reinstall the headers: apt install --reinstall linux-headers-$(uname -r)"
+	[ -n "$RELEASE" ] || die "$KDIR has no include/generated/utsrelease.h: reinstall the headers: apt install --reinstall $(headers_package)"
 }
 
 # Debian's 6.12 (trixie's default kernel) is built without Rust: no Rust

@@ -18,14 +18,16 @@ dmesg -n 1
 
 echo "debian-guest: kernel $(uname -r): $(cat /proc/cmdline)"
 dmesg | grep -E 'Protected [nh]VHE mode initialized successfully|Failed to finalize Hyp protection'
-args=
+# smc_imm_test.<param>=<value> on the kernel command line, as modprobe
+# would pass them (insmod does not).
+args=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^smc_imm_test\.//p' | tr '\n' ' ')
 if [ -e /sys/class/misc/kvm ] &&
 	dmesg | grep -Eq 'Protected [nh]VHE mode initialized successfully' &&
 	! dmesg | grep -q 'Failed to finalize Hyp protection'; then
-	args=pkvm_confirmed=1
+	args="$args pkvm_confirmed=1"
 fi
 echo "debian-guest: insmod /smc_imm_test.ko $args"
-# shellcheck disable=SC2086 # no argument or one
+# shellcheck disable=SC2086 # one parameter a word
 insmod /smc_imm_test.ko $args
 echo "debian-guest: insmod exit=$?"
 echo "debian-guest: ktap begin"
