@@ -17,6 +17,7 @@ DEBIAN_PACKAGES=(
 	git-email b4
 	# the docs results chart; kselftest install (lib.mk); pkvm-fail device tree
 	python3-matplotlib rsync device-tree-compiler
+	mmdebstrap # scripts/debian-image.sh: the trixie chroot that builds for Debian's kernel
 )
 BINDGEN_VERSION=0.73.2
 BUSYBOX_DIR=$CACHE_DIR/busybox
