@@ -42,7 +42,8 @@ out=$STATE/boot
 log=$out/$name.log
 mkdir -p "$out"
 
-# The initramfs: busybox, the private /init, the module. cpio as root, so
+# The initramfs: busybox, the private /init, the module and, beside it, the
+# selftest script that can load it (debian_guest.selftest). cpio as root, so
 # that /dev/console is a real node before devtmpfs is mounted.
 make_initramfs() {
 	local dir=$out/initramfs-$name
@@ -51,7 +52,8 @@ make_initramfs() {
 	cp "$BUSYBOX" "$dir/bin/busybox"
 	cp "$PROJECT_ROOT/scripts/debian-guest-init.sh" "$dir/init"
 	cp "$KO" "$dir/smc_imm_test.ko"
-	chmod 0755 "$dir/init" "$dir/bin/busybox"
+	cp "$PROJECT_ROOT/selftests/smc_imm.sh" "$dir/smc_imm.sh"
+	chmod 0755 "$dir/init" "$dir/bin/busybox" "$dir/smc_imm.sh"
 	mknod -m 600 "$dir/dev/console" c 5 1
 	(cd "$dir" && find . | cpio -o -H newc --owner 0:0 --quiet) >"$out/initramfs-$name.cpio"
 	rm -rf "$dir"
@@ -71,7 +73,7 @@ status=${PIPESTATUS[0]}
 set -e
 seconds=$(($(date +%s) - start))
 grep -m1 -E 'Protected [nh]VHE mode initialized successfully|Failed to finalize' "$log" || true
-sed -n '/^debian-guest: insmod /,/^debian-guest: ktap end$/p' "$log"
+sed -n '/^debian-guest: \(insmod \|ktap begin\)/,/^debian-guest: ktap end$/p' "$log"
 sed -n '/^debian-guest: ktap end$/,$p' "$log" | sed 1d | grep -v -e 'reboot: Power down' || true
 step "QEMU exited $status after ${seconds}s"
 [ "$status" -ne 124 ] || die "the guest hung: no power-off within ${BOOT_TIMEOUT:-600}s ($log)"

@@ -3,7 +3,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # /init of scripts/debian-boot.sh's initramfs, under Debian's own kernel:
 # load /smc_imm_test.ko with insmod, as a user would by hand, print its
-# KTAP from the kernel log between two markers, power off.
+# KTAP from the kernel log between two markers, power off. With
+# debian_guest.selftest on the command line, run selftests/smc_imm.sh
+# (/smc_imm.sh) instead, which loads the module itself and prints the KTAP.
 #
 # pkvm_confirmed=1 is given, as selftests/smc_imm.sh gives it, only when
 # KVM initialised and the log says pKVM's protected mode did: Debian's
@@ -25,6 +27,13 @@ if [ -e /sys/class/misc/kvm ] &&
 	dmesg | grep -Eq 'Protected [nh]VHE mode initialized successfully' &&
 	! dmesg | grep -q 'Failed to finalize Hyp protection'; then
 	args="$args pkvm_confirmed=1"
+fi
+if grep -qw debian_guest.selftest /proc/cmdline; then
+	echo "debian-guest: ktap begin"
+	/smc_imm.sh
+	echo "debian-guest: smc_imm.sh exit=$?"
+	echo "debian-guest: ktap end"
+	poweroff -f
 fi
 echo "debian-guest: insmod /smc_imm_test.ko $args"
 # shellcheck disable=SC2086 # one parameter a word
