@@ -7,6 +7,14 @@
 # debian-image.sh's) and print its KTAP. CMDLINE is added to the kernel's
 # command line (module.sig_enforce=1, say).
 #
+# SECURE_BOOT=1 boots through UEFI firmware (AAVMF) with Secure Boot on:
+# Microsoft's and Debian's CAs in db, so that the firmware starts Debian's
+# signed vmlinuz and the kernel locks down and enforces module signatures,
+# and debian-image.sh's key (MOK_DER) in MokListRT, the variable shim
+# fills from its MOK list at every boot for the kernel to read. There is
+# no shim here, so the key is put there directly: what MOK enrolment
+# through shim's MOK manager ends in, without it. Pass SIGNED_KO or KO.
+#
 # Exit 0 when the KTAP has no failed case and ends with its totals, 1
 # otherwise. The console log is CACHE/debian/boot/CPU-MODE[-TAG].log, TAG
 # from BOOT_TAG.
@@ -34,6 +42,9 @@ nvhe) mode_cmdline="kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
 *) die "MODE=$MODE: use hvhe or nvhe" ;;
 esac
 need_tool qemu-system-aarch64
+AAVMF=/usr/share/AAVMF
+VIRT_FIRMWARE_VERSION=26.10
+SHIM_LOCK_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
 BUSYBOX=$CACHE_DIR/busybox/bin/busybox
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing; run 'make deps'"
 [ -f "$KO" ] || die "$KO missing; run scripts/debian-image.sh"
@@ -59,13 +70,53 @@ make_initramfs() {
 	rm -rf "$dir"
 }
 
+# uefi_vars: a varstore as described above, made once per key, with
+# virt-fw-vars (PyPI's virt-firmware, in a venv of the cache).
+uefi_vars() {
+	local venv=$STATE/venv key vars tmp
+	[ -f "$AAVMF/AAVMF_VARS.ms.fd" ] || die "$AAVMF/AAVMF_VARS.ms.fd missing: apt-get install qemu-efi-aarch64 (make deps)"
+	if ! "$venv/bin/virt-fw-vars" --help >/dev/null 2>&1; then
+		step "installing virt-firmware $VIRT_FIRMWARE_VERSION into $venv"
+		python3 -m venv "$venv"
+		"$venv/bin/pip" install -q "virt-firmware==$VIRT_FIRMWARE_VERSION"
+	fi
+	key=$(cat "$MOK_DER" "$AAVMF/AAVMF_VARS.ms.fd" | sha256sum | cut -c1-16)
+	vars=$STATE/uefi/vars-$key.fd
+	if [ ! -f "$vars" ]; then
+		tmp=$(mktemp -d)
+		openssl x509 -inform DER -in "$MOK_DER" -out "$tmp/mok.pem"
+		"$venv/bin/virt-fw-vars" -i "$AAVMF/AAVMF_VARS.ms.fd" -o "$tmp/vars.fd" \
+			--distro-keys debian --add-mok "$SHIM_LOCK_GUID" "$tmp/mok.pem" --secure-boot \
+			--output-json "$tmp/vars.json" 2>/dev/null
+		# MokList as shim keeps it (boot services only), copied to the
+		# runtime variable shim would make of it.
+		python3 - "$tmp/vars.json" "$tmp/rt.json" <<-'EOF'
+			import json, sys
+			store = json.load(open(sys.argv[1]))
+			mok = next(v for v in store["variables"] if v["name"] == "MokList")
+			rt = dict(mok, name="MokListRT", attr=7)  # NV, BS, RT
+			json.dump({"version": 2, "variables": [rt]}, open(sys.argv[2], "w"))
+		EOF
+		mkdir -p "$STATE/uefi"
+		"$venv/bin/virt-fw-vars" -i "$tmp/vars.fd" -o "$vars.partial" --set-json "$tmp/rt.json" 2>/dev/null
+		mv "$vars.partial" "$vars"
+		rm -rf "$tmp"
+	fi
+	# The firmware writes to its varstore: boot a copy.
+	cp "$vars" "$out/vars-$name.fd"
+	firmware=(-drive "if=pflash,format=raw,readonly=on,file=$AAVMF/AAVMF_CODE.fd"
+		-drive "if=pflash,format=raw,file=$out/vars-$name.fd")
+}
+
+firmware=()
+[ -z "${SECURE_BOOT:-}" ] || uefi_vars
 make_initramfs
 step "booting Debian's $RELEASE, CPU=$CPU MODE=$MODE, ${KO#"$CACHE_DIR"/} ($log)"
 start=$(date +%s)
 set +e
 timeout "${BOOT_TIMEOUT:-600}" qemu-system-aarch64 \
 	-M virt,virtualization=on,gic-version=3 -cpu "$CPU" -smp 2 -m 1G \
-	-display none -monitor none -serial stdio -nic none -no-reboot \
+	-display none -monitor none -serial stdio -nic none -no-reboot "${firmware[@]}" \
 	-kernel "$IMAGE" -initrd "$out/initramfs-$name.cpio" \
 	-append "console=ttyAMA0 panic=-1 $mode_cmdline $*" </dev/null 2>&1 |
 	tr -d '\r' >"$log"
@@ -73,6 +124,7 @@ status=${PIPESTATUS[0]}
 set -e
 seconds=$(($(date +%s) - start))
 grep -m1 -E 'Protected [nh]VHE mode initialized successfully|Failed to finalize' "$log" || true
+grep -E 'Kernel is locked down|secureboot: |Loaded X.509 cert .*(MokListRT|pkvm-smc-imm)|UEFI:MokListRT' "$log" || true
 sed -n '/^debian-guest: \(insmod \|ktap begin\)/,/^debian-guest: ktap end$/p' "$log"
 sed -n '/^debian-guest: ktap end$/,$p' "$log" | sed 1d | grep -v -e 'reboot: Power down' || true
 step "QEMU exited $status after ${seconds}s"

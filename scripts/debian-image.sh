@@ -14,7 +14,9 @@
 #     exports (Module.symvers), checked with llvm-nm: the Rust ones carry
 #     Debian's crate hashes only if the toolchain was the right one;
 #   - Debian's 6.12 headers, built without Rust, must make the board script
-#     skip (exit 4).
+#     skip (exit 4);
+#   - a signed copy of the module is made as DEBIAN-NOTES.md says, with a
+#     key of its own that scripts/debian-boot.sh enrols (SECURE_BOOT=1).
 #
 # Prints the paths of the kernel Image and the module, and writes them to
 # CACHE/debian/paths for scripts/debian-boot.sh. Each step is cached by its
@@ -230,6 +232,29 @@ check_skip_6_12() {
 	step "skipped, exit 4"
 }
 
+# sign_module: what DEBIAN-NOTES.md tells a Secure Boot user, in trixie:
+# a key pair (made once; the stand-in for one enrolled as a MOK) and the
+# module signed with Debian's own sign-file, from linux-kbuild. The signed
+# copy is SIGNED_KO; scripts/debian-boot.sh boots it under Secure Boot.
+sign_module() {
+	# shellcheck disable=SC2016 # the chroot's bash expands them
+	in_chroot bash -euo pipefail -c '
+		cd /out
+		mkdir -p mok signed
+		if [ ! -f mok/MOK.der ]; then
+			openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 \
+				-subj "/CN=pkvm-smc-imm test module signing key/" \
+				-keyout mok/MOK.priv -outform DER -out mok/MOK.der 2>/dev/null
+		fi
+		cp module/rust/smc_imm_test.ko signed/smc_imm_test.ko
+		"/usr/lib/linux-kbuild-$1/scripts/sign-file" sha256 mok/MOK.priv mok/MOK.der \
+			signed/smc_imm_test.ko
+	' sign_module "$ABI"
+	SIGNED_KO=$STATE/board/signed/smc_imm_test.ko
+	MOK_DER=$STATE/board/mok/MOK.der
+	step "signed $SIGNED_KO: $(modinfo -F signer "$SIGNED_KO"), $(modinfo -F sig_hashalgo "$SIGNED_KO")"
+}
+
 # Every symbol the module leaves undefined must be one Debian's kernel
 # exports: the Rust ones name their crate by a hash of the crate's name and
 # of rustc's version text, so they match only with Debian's rustc.
@@ -274,13 +299,16 @@ main() {
 	timed "build (board script)" build_module
 	timed "6.12 skip" check_skip_6_12
 	timed "symbols (llvm-nm)" check_symbols
+	timed "sign (sign-file)" sign_module
 	IMAGE=$ROOT/usr/lib/modules/$RELEASE/vmlinuz
 	file "$IMAGE" | grep -q 'Linux kernel ARM64 boot executable Image' ||
 		die "$IMAGE is not an uncompressed arm64 Image: $(file -b "$IMAGE")"
-	printf 'IMAGE=%s\nKO=%s\nRELEASE=%s\n' "$IMAGE" "$KO" "$RELEASE" >"$STATE/paths"
+	printf 'IMAGE=%s\nKO=%s\nSIGNED_KO=%s\nMOK_DER=%s\nRELEASE=%s\n' \
+		"$IMAGE" "$KO" "$SIGNED_KO" "$MOK_DER" "$RELEASE" >"$STATE/paths"
 	echo "vermagic: $(modinfo -F vermagic "$KO")"
 	echo "image:  $IMAGE (Debian's vmlinuz: an uncompressed Image, as QEMU's -kernel takes it)"
 	echo "module: $KO"
+	echo "signed: $SIGNED_KO (key: $MOK_DER)"
 	echo "timings:"
 	printf '  %s\n' "${timings[@]}"
 	printf '  %-28s %4ss\n' total "$(($(date +%s) - start))"

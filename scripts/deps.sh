@@ -17,7 +17,7 @@ DEBIAN_PACKAGES=(
 	git-email b4
 	# the docs results chart; kselftest install (lib.mk); pkvm-fail device tree
 	python3-matplotlib rsync device-tree-compiler
-	mmdebstrap # scripts/debian-image.sh: the trixie chroot that builds for Debian's kernel
+	mmdebstrap qemu-efi-aarch64 # Debian's kernel: debian-image.sh's trixie chroot, debian-boot.sh's UEFI
 )
 BINDGEN_VERSION=0.73.2
 BUSYBOX_DIR=$CACHE_DIR/busybox
