@@ -14,8 +14,8 @@
 # Debian's headers carry no rust/ build outputs (the kernel crate's
 # metadata, the proc macros), without which no Rust module builds. This
 # script builds them from linux-source with the headers' own .config, into
-# OUT, and then the module against a copy of the headers' directory in
-# which rust/ is added. Nothing is written to /usr/src or /lib/modules.
+# OUT, and then the module against a mirror (symlinks) of the headers'
+# directory in which rust/ is added. Nothing is written to /usr/src or /lib/modules.
 #
 # Rust symbols carry a hash of the crate and of the exact rustc version
 # text, so the module links against Debian's kernel only when built with
@@ -79,8 +79,11 @@ check_headers() {
 # Debian's 6.12 (trixie's default kernel) is built without Rust: no Rust
 # module can be loaded into it at all, which is a skip, not an error.
 check_kernel_has_rust() {
-	if [ "$(config_value RUST)" != y ] || [ "$(config_value RUSTC_VERSION)" = 0 ]; then
-		skip "kernel $RELEASE is built without Rust (CONFIG_RUST=$(config_value RUST), CONFIG_RUSTC_VERSION=$(config_value RUSTC_VERSION)), so it cannot load a Rust module; Debian's 7.3 has Rust: apt install -t trixie-backports linux-image-arm64 linux-headers-arm64"
+	local rust rustc
+	rust=$(config_value RUST)
+	rustc=$(config_value RUSTC_VERSION)
+	if [ "$rust" != y ] || [ "${rustc:-0}" = 0 ]; then
+		skip "kernel $RELEASE is built without Rust (CONFIG_RUST=${rust:-n}, CONFIG_RUSTC_VERSION=${rustc:-0}), so it cannot load a Rust module; Debian's 7.3 has Rust: apt install -t trixie-backports linux-image-arm64 linux-headers-arm64"
 	fi
 }
 
