@@ -122,6 +122,8 @@ timeout "${BOOT_TIMEOUT:-600}" qemu-system-aarch64 \
 	tr -d '\r' >"$log"
 status=${PIPESTATUS[0]}
 set -e
+# 64 MiB each, and made anew for every boot.
+rm -f "$out/vars-$name.fd"
 seconds=$(($(date +%s) - start))
 grep -m1 -E 'Protected [nh]VHE mode initialized successfully|Failed to finalize' "$log" || true
 grep -E 'Kernel is locked down|secureboot: |Loaded X.509 cert .*(MokListRT|pkvm-smc-imm)|UEFI:MokListRT' "$log" || true
