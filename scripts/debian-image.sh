@@ -15,7 +15,7 @@
 #     Debian's crate hashes only if the toolchain was the right one;
 #   - Debian's 6.12 headers, built without Rust, must make the board script
 #     skip (exit 4);
-#   - a signed copy of the module is made as DEBIAN-NOTES.md says, with a
+#   - a signed copy of the module is made as Documentation/debian-board.md says, with a
 #     key of its own that scripts/debian-boot.sh enrols (SECURE_BOOT=1).
 #
 # Prints the paths of the kernel Image and the module, and writes them to
@@ -232,7 +232,7 @@ check_skip_6_12() {
 	step "skipped, exit 4"
 }
 
-# sign_module: what DEBIAN-NOTES.md tells a Secure Boot user, in trixie:
+# sign_module: what Documentation/debian-board.md tells a Secure Boot user, in trixie:
 # a key pair (made once; the stand-in for one enrolled as a MOK) and the
 # module signed with Debian's own sign-file, from linux-kbuild. The signed
 # copy is SIGNED_KO; scripts/debian-boot.sh boots it under Secure Boot.
