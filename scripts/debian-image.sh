@@ -24,6 +24,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/isolated-apt.sh
+. "$(dirname "$0")/isolated-apt.sh"
 
 RELEASE=${DEBIAN_RELEASE:-7.3.4+deb13-arm64}
 ABI=${RELEASE%-arm64}
@@ -86,16 +88,7 @@ write_sources() {
 }
 
 debian_apt() {
-	local cmd=$1
-	shift
-	mkdir -p "$STATE/apt/lists/partial" "$STATE/apt/cache/archives/partial"
-	"$cmd" -q -o APT::Sandbox::User=root \
-		-o Dir::Etc::SourceList=/dev/null \
-		-o Dir::Etc::SourceParts="$STATE/apt/sources" \
-		-o Dir::State::Lists="$STATE/apt/lists" \
-		-o Dir::Cache="$STATE/apt/cache" \
-		-o APT::Get::List-Cleanup=0 \
-		"$@"
+	isolated_apt "$STATE/apt" "$STATE/apt/sources" "$@"
 }
 
 apt_updated=false

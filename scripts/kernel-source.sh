@@ -13,6 +13,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/isolated-apt.sh
+. "$(dirname "$0")/isolated-apt.sh"
 
 WANT=source
 QUIET=false
@@ -37,19 +39,10 @@ APT_STATE=$CACHE_DIR/apt
 # Enough for the .deb, the unpacked tree and one copy per handler.
 NEEDED_GB=6
 
-# apt run against only this project's source list, with lists of its own,
-# so the host's apt configuration never sees trixie-backports.
+# apt run against only this project's source list (apt/), with lists of
+# its own.
 project_apt() {
-	local cmd=$1
-	shift
-	mkdir -p "$APT_STATE/lists/partial" "$APT_STATE/cache/archives/partial"
-	"$cmd" -q -o APT::Sandbox::User=root \
-		-o Dir::Etc::SourceList=/dev/null \
-		-o Dir::Etc::SourceParts="$PROJECT_ROOT/apt" \
-		-o Dir::State::Lists="$APT_STATE/lists" \
-		-o Dir::Cache="$APT_STATE/cache" \
-		-o APT::Get::List-Cleanup=0 \
-		"$@"
+	isolated_apt "$APT_STATE" "$PROJECT_ROOT/apt" "$@"
 }
 
 # KERNEL 6.12 is bookworm's own package; anything newer comes through the
