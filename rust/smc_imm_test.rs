@@ -181,6 +181,28 @@ fn call_with_imm(_trap: &PkvmTrap, imm: NonZeroU16, query: Query) -> u64 {
     x0
 }
 
+/// What one call answered with immediates 0, 1 and 0xffff.
+struct ImmAnswers {
+    imm0: u64,
+    imm1: u64,
+    imm_max: u64,
+}
+
+impl ImmAnswers {
+    fn of(trap: &PkvmTrap, query: Query) -> Self {
+        Self {
+            imm0: call::<0>(trap, query),
+            imm1: call::<1>(trap, query),
+            imm_max: call::<0xffff>(trap, query),
+        }
+    }
+
+    /// Both non-zero immediates got NOT_SUPPORTED.
+    fn rejected(&self) -> bool {
+        is_not_supported(self.imm1) && is_not_supported(self.imm_max)
+    }
+}
+
 /// SMCCC's Call UID query of `owner`.
 fn call_uid_query(owner: u64) -> Query {
     // SAFETY: a general service query returns a constant identifier of the
@@ -387,23 +409,21 @@ fn read_only_calls(trap: &PkvmTrap, ktap: &mut Ktap) {
     ];
     let mut failures = 0;
     for (name, query) in calls {
-        let imm0 = call::<0>(trap, query);
-        let imm1 = call::<1>(trap, query);
-        let imm_max = call::<0xffff>(trap, query);
-        if !is_not_supported(imm1) || !is_not_supported(imm_max) {
+        let answers = ImmAnswers::of(trap, query);
+        if !answers.rejected() {
             failures += 1;
         }
         Ktap::diag(format_args!(
             "{}: imm 0 -> {:#x}{}, imm 1 -> {:#x}, imm 0xffff -> {:#x}",
             name,
-            imm0,
-            if is_not_supported(imm0) {
+            answers.imm0,
+            if is_not_supported(answers.imm0) {
                 " (not discriminating here)"
             } else {
                 ""
             },
-            imm1,
-            imm_max
+            answers.imm1,
+            answers.imm_max
         ));
     }
     ktap.result(
@@ -646,18 +666,15 @@ fn general_queries(trap: &PkvmTrap, ktap: &mut Ktap) {
     let mut failures = 0;
     let mut discriminating = 0;
     for owner in SMCCC_OWNERS {
-        let query = call_uid_query(owner);
-        let imm0 = call::<0>(trap, query);
-        let imm1 = call::<1>(trap, query);
-        let imm_max = call::<0xffff>(trap, query);
-        if !is_not_supported(imm1) || !is_not_supported(imm_max) {
+        let answers = ImmAnswers::of(trap, call_uid_query(owner));
+        if !answers.rejected() {
             failures += 1;
             Ktap::diag(format_args!(
                 "owner {}: imm 1 -> {:#x}, imm 0xffff -> {:#x}",
-                owner, imm1, imm_max
+                owner, answers.imm1, answers.imm_max
             ));
         }
-        if !is_not_supported(imm0) {
+        if !is_not_supported(answers.imm0) {
             discriminating += 1;
         }
     }
