@@ -18,8 +18,9 @@
 #
 # QEMU logs every exception into scripts/qemu_int_scan.py, which checks
 # by name that no host SMC with a non-zero immediate was forwarded to EL3
-# (smc-leak), that none kept trapping at the same address (smc-stuck), and
-# where no SMC may be issued, that none was.
+# (smc-leak) or went past the hypervisor (smc-bypass), that none kept
+# trapping at the same address (smc-stuck), and where no SMC may be
+# issued, that none was.
 #
 # Prints "verdict: PASS|FAIL|SKIP" last, from the KTAP as scripts/ktap.py
 # parses it; exits 0 unless the verdict is FAIL (scripts/check.py judges
@@ -136,8 +137,8 @@ make_initramfs() {
 scan_args() {
 	case $MODE in
 	hvhe | nvhe | insmod) echo "--mode pkvm" ;;
-	vhe) echo "--mode pkvm --no-nonzero-imm" ;;
-	pkvm-fail) echo "--mode pkvm-fail --no-nonzero-imm" ;;
+	vhe) echo "--mode pkvm --forbid-nonzero-imm" ;;
+	pkvm-fail) echo "--mode pkvm-fail --forbid-nonzero-imm" ;;
 	esac
 }
 

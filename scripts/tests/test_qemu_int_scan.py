@@ -214,6 +214,12 @@ class NonzeroImmediate(unittest.TestCase):
         self.assertIn("smc #0xffff on CPU 2 (EL1 to EL3)", scan(psci(2, 1, 0xFFFF), nonzero_imm=True)[0]
                       ["nonzero-imm-smc"])
 
+    def test_past_the_hypervisor_in_pkvm_mode(self):
+        failed = scan(psci(0, 1) + trap(1, 1, 0x1000) + eret(0x1004) + psci(3, 1, 7))[0]
+        self.assertEqual(list(failed), ["smc-bypass"])
+        self.assertIn("smc #0x7 on CPU 3 (EL1 to EL3)", failed["smc-bypass"])
+        self.assertNotIn("smc-bypass", scan(psci(3, 1, 7), nonzero_imm=True)[0])
+
 
 class AfterUserspace(unittest.TestCase):
     BOOT = psci(0, 1) * 5 + psci(3, 1) + irq(1)
@@ -306,7 +312,7 @@ class Cli(unittest.TestCase):
         self.assertEqual(out, "qemu-int: 4 exceptions, 2 host SMCs (1 with a non-zero immediate), 2 forwarded to EL3, "
                          "0 from EL1 straight to EL3, 2 exception returns, 0 malformed, 20 lines\n")
         report = json.loads(Path(js).read_text())
-        self.assertEqual((report["mode"], report["checks"]), ("pkvm", ["smc-leak", "smc-stuck", "empty-log"]))
+        self.assertEqual((report["mode"], report["checks"]), ("pkvm", ["smc-leak", "smc-stuck", "smc-bypass", "empty-log"]))
         self.assertEqual([f["name"] for f in report["failed"]], ["smc-leak"])
         self.assertEqual(report["counts"]["lines"], 20)
         self.assertEqual(Path(tail).read_text(), "...with ESR 0x17/0x5e000000\n...handled as PSCI call\n"
