@@ -188,14 +188,23 @@ def exception_log_check(error):
     return m.group(1) if m else None
 
 
+def outcome(verdict, boot_errors):
+    """The row's verdict: a failed exception-log check fails it whatever
+    the KTAP says; any other boot error leaves no verdict (ERROR) unless
+    the KTAP failed."""
+    if any(exception_log_check(e) for e in boot_errors):
+        return "FAIL"
+    if boot_errors and verdict != "FAIL":
+        return "ERROR"
+    return verdict
+
+
 def judge(row, parsed, boot_errors, reference):
     """What is wrong with this row's outcome, if anything. A FAIL row names
     the module's cases and the exception-log checks that must fail."""
     problems = []
-    got = parsed["verdict"]
+    got = outcome(parsed["verdict"], boot_errors)
     failed_checks = {exception_log_check(e) for e in boot_errors} - {None}
-    if failed_checks and got != "FAIL":
-        got = "FAIL"
     if got != row["expect"]:
         problems.append(f"expected {row['expect']}, got {got}")
     problems += [f"boot: {e}" for e in boot_errors
@@ -263,10 +272,7 @@ def boot_row(run, row, reference):
                  cases=module_cases(parsed), selftests=selftest_statuses(parsed),
                  ffa=guest_section(log, "ffa"), boot_s=round(boot_seconds),
                  build_s=build_seconds(name), log=str(kept_log))
-    if any(exception_log_check(e) for e in boot_errors):
-        entry["got"] = "FAIL"
-    elif boot_errors and parsed["verdict"] != "FAIL":
-        entry["got"] = "ERROR"
+    entry["got"] = outcome(parsed["verdict"], boot_errors)
     entry["problems"] = judge({**row, **entry}, parsed, boot_errors, reference)
     entry["ok"] = not entry["problems"]
     run.row(entry)

@@ -68,11 +68,13 @@ guest_verdict() {
 		>"$work/boot.log" 2>&1 || true
 	parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" \
 		"$CACHE_DIR/trees/$KERNEL/tools/testing/kunit" "$BUILD_ROOT/$name/max-hvhe.log")
-	python3 - "$parsed" "$work/boot.log" <<-'EOF'
+	python3 - "$parsed" "$work/boot.log" "$PROJECT_ROOT/scripts" <<-'EOF'
 		import json, sys
+		sys.path.insert(0, sys.argv[3])
+		import check
 		parsed = json.loads(sys.argv[1])
 		boot_errors = [l[7:].strip() for l in open(sys.argv[2]) if l.startswith("error: ")]
-		checks = [e.split(":")[1].strip() for e in boot_errors if e.startswith("qemu-int: ")]
+		checks = [c for c in map(check.exception_log_check, boot_errors) if c]
 		# The selftest's own name fails with any of its cases: not a killer.
 		named = [f for f in parsed["failed"] if "selftests:" not in f] + checks
 		if parsed["verdict"] == "PASS" and not boot_errors:
