@@ -46,7 +46,7 @@ endif
 	hyp-uninstall clean
 
 help:
-	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened'
+	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened|debian'
 	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|insmod|pkvm-fail'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'
 	@echo 'make check  [KERNEL=...] [ROWS=pattern]  all tests: host tests, the QEMU'
@@ -81,7 +81,7 @@ boot:
 	@scripts/boot.sh $(KERNEL) $(HANDLER) $(PROFILE) $(CPU) $(MODE)
 
 check: deps
-	@scripts/check.py $(if $(KERNEL_GIVEN),--kernels $(KERNEL)) $(if $(ROWS),--rows '$(ROWS)')
+	@PYTHONPATH=scripts python3 -m testbed check $(if $(KERNEL_GIVEN),--kernels $(KERNEL)) $(if $(ROWS),--rows '$(ROWS)')
 
 host-test:
 	@scripts/host-test.sh

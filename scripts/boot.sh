@@ -22,9 +22,10 @@
 # trapping at the same address (smc-stuck), and where no SMC may be
 # issued, that none was.
 #
-# Prints "verdict: PASS|FAIL|SKIP" last, from the KTAP as scripts/ktap.py
-# parses it; exits 0 unless the verdict is FAIL (scripts/check.py judges
-# each row of the matrix from the same parse).
+# Prints "verdict: PASS|SKIP|FAIL|ERROR" last, and for a row of
+# scripts/matrix.tsv its judgement (scripts/testbed/verdict.py, the one
+# verdict make check uses too); exits 0 unless the verdict is FAIL or ERROR
+# or the row's judgement found a problem.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,7 @@ MODE=${5:?$usage}
 kernel_package "$KERNEL" >/dev/null
 check_handler "$KERNEL" "$HANDLER"
 check_profile "$PROFILE"
+check_handler_profile "$HANDLER" "$PROFILE"
 check_cpu "$CPU"
 check_mode "$MODE"
 check_cpu_mode "$CPU" "$MODE"
@@ -62,6 +64,8 @@ image=$out/Image
 kselftest=$out/kselftest
 busybox=$CACHE_DIR/busybox/bin/busybox
 log=$out/$CPU-$MODE.log
+# A verdict is this boot's or none: never an earlier boot's.
+rm -f "$out/$CPU-$MODE.verdict.json"
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
 # BENCH_REPS=N runs the benchmark module N times instead of the selftest,
 # on one CPU with -icount so that the guest's counter counts instructions
@@ -93,23 +97,6 @@ guest_cmdline() {
 	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests $module_params"
 }
 
-mode_cmdline() {
-	case $MODE in
-	hvhe) echo "kvm-arm.mode=protected" ;;
-	# On a CPU without VHE, protected mode is classic nVHE by itself. The
-	# nVHE rows also refuse writes to /dev/kmsg, as a device may: the
-	# selftest script must find its KTAP without its marker.
-	nvhe) if cpu_has_vhe "$CPU"; then
-		echo "kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0 printk.devkmsg=off"
-	else
-		echo "kvm-arm.mode=protected printk.devkmsg=off"
-	fi ;;
-	vhe) echo "" ;;
-	insmod) echo "kvm-arm.mode=protected" ;;
-	pkvm-fail) echo "kvm-arm.mode=protected kvm-arm.pkvm_fail_init" ;;
-	esac
-}
-
 # gen_init_cpio makes /dev/console without root. The kselftest install is
 # /kselftest, as run_kselftest.sh expects to run from its own directory.
 make_initramfs() {
@@ -129,17 +116,6 @@ make_initramfs() {
 		(cd "$kselftest" && find . -type f -printf "file /kselftest/%P $kselftest/%P %m 0 0\n")
 	} >"$spec"
 	"$out/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
-}
-
-# What the exception log must not show, by MODE: where the host's SMCs
-# trap to pKVM, none forwarded or stuck; where they do not, none at all
-# from the module.
-scan_args() {
-	case $MODE in
-	hvhe | nvhe | insmod) echo "--mode pkvm" ;;
-	vhe) echo "--mode pkvm --forbid-nonzero-imm" ;;
-	pkvm-fail) echo "--mode pkvm-fail --forbid-nonzero-imm" ;;
-	esac
 }
 
 # Relays the guest's test output (between its markers) as it comes.
@@ -186,8 +162,8 @@ if [ -z "$BENCH_REPS" ]; then
 	# shellcheck disable=SC2094 # both ends of one FIFO, on purpose
 	exec 7<>"$scan.fifo" 9<"$scan.fifo" 8>"$scan.fifo"
 	exec 7<&-
-	# shellcheck disable=SC2046 # scan_args is a list of options
-	python3 "$PROJECT_ROOT/scripts/qemu_int_scan.py" $(scan_args) \
+	# shellcheck disable=SC2046 # scan-args prints a list of options
+	python3 "$PROJECT_ROOT/scripts/qemu_int_scan.py" $(testbed scan-args "$MODE") \
 		--tail-out "$scan.tail" --json-out "$scan.json" - \
 		<&9 9<&- >"$scan.txt" 2>&1 8>&- &
 	scan_pid=$!
@@ -201,7 +177,7 @@ set +e
 timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$image" -initrd "$out/initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 $(mode_cmdline) $(guest_cmdline)" \
+	-append "console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)" \
 	</dev/null 2>&1 8>&- | relay_ktap 8>&-
 qemu_status=${PIPESTATUS[0]}
 scan_status=0
@@ -213,56 +189,21 @@ if [ -n "$scan_pid" ]; then
 fi
 set -e
 
-if [ -n "$scan_pid" ]; then
-	# The scanner's error lines name the check that failed; each is a
-	# FAIL of the row whatever the KTAP says.
-	grep '^error: ' "$scan.txt" >&2 || true
-	grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
-	case $scan_status in
-	0) step "QEMU's exception log: every check passed ($scan.json)" ;;
-	1) ;;
-	*) fail_with_log "scripts/qemu_int_scan.py failed (exit $scan_status): $(tail -n 1 "$scan.txt")" ;;
-	esac
-fi
-
-# The guest powers off (PSCI SYSTEM_OFF) or, on a panic, reboots, which
-# -no-reboot turns into an exit: QEMU exits 0 either way. Anything else
-# is QEMU's own failure, not the kernel's.
-case $qemu_status in
-0 | 124) ;;
-*) fail_with_log "QEMU exited with status $qemu_status before the guest powered off: $(grep -m1 '^qemu-system-aarch64: ' "$log" || tail -n 1 "$log")" ;;
-esac
-if grep -q -e 'Kernel panic' -e 'HYP panic' -e 'hyp panic' -e 'Internal error:' "$log"; then
-	fail_with_log "the guest panicked or oopsed"
-fi
-[ "$qemu_status" -ne 124 ] || fail_with_log "the guest hung: no power-off within ${BOOT_TIMEOUT}s"
-# A mode whose command line did not take effect would pass or skip under
-# the wrong name.
-case $MODE in
-hvhe) grep -q 'Protected hVHE mode initialized successfully' "$log" ||
-	fail_with_log "pKVM did not initialise in hVHE mode" ;;
-nvhe) grep -q 'Protected nVHE mode initialized successfully' "$log" ||
-	fail_with_log "pKVM did not initialise in nVHE mode" ;;
-vhe) grep -q '] kvm \[[0-9]*\]: VHE mode initialized successfully' "$log" ||
-	fail_with_log "KVM did not initialise in plain VHE mode" ;;
-insmod) grep -q 'Protected hVHE mode initialized successfully' "$log" ||
-	fail_with_log "pKVM did not initialise in hVHE mode" ;;
-pkvm-fail) grep -q 'pkvm_smc_imm fault injection' "$log" ||
-	fail_with_log "KVM's initialisation did not fail: no fault was injected" ;;
-esac
 if [ -n "$BENCH_REPS" ]; then
+	case $qemu_status in
+	0) ! grep -q -e 'Kernel panic' -e 'HYP panic' -e 'Internal error:' "$log" ||
+		fail_with_log "the guest panicked or oopsed" ;;
+	124) fail_with_log "the guest hung: no power-off within ${BOOT_TIMEOUT}s" ;;
+	*) fail_with_log "QEMU exited with status $qemu_status before the guest powered off" ;;
+	esac
 	grep -q '^pkvm-smc-imm: bench end$' "$log" || fail_with_log "the benchmark did not finish"
 	sed -n '/^pkvm-smc-imm: bench begin$/,/^pkvm-smc-imm: bench end$/p' "$log" | grep '^bench: '
 	exit 0
 fi
-exit_line=$(grep -m1 -E '^pkvm-smc-imm: (selftest|insmod) exit=' "$log") ||
-	fail_with_log "the test never finished (the VM powered off under it?)"
-# The verdict is the KTAP's, parsed by the tree's own KTAP parser: the
-# runner's exit status says nothing of skips.
-parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" "$out/source/tools/testing/kunit" "$log") ||
-	fail_with_log "the KTAP could not be parsed"
-verdict=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["verdict"])' <<<"$parsed")
-step "console log: $log (guest exit status ${exit_line##*=})"
-[ "$scan_status" -eq 0 ] || verdict=FAIL
-echo "verdict: $verdict"
-[ "$verdict" != FAIL ]
+grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
+step "console log: $log"
+# The one verdict (scripts/testbed/verdict.py), kept beside the log as
+# CPU-MODE.verdict.json: what make check, the mutants and the series read.
+testbed verdict --build "$name" --qemu-status "$qemu_status" \
+	--scan-status "$scan_status" --timeout "$BOOT_TIMEOUT" \
+	"$KERNEL" "$HANDLER" "$PROFILE" "$CPU" "$MODE"

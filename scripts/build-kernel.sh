@@ -56,6 +56,9 @@ PROFILE=${3:-minimal}
 kernel_package "$KERNEL" >/dev/null
 check_handler "$KERNEL" "$HANDLER"
 check_profile "$PROFILE"
+check_handler_profile "$HANDLER" "$PROFILE"
+# Debian's own kernel is downloaded, not built.
+[ "$PROFILE" != debian ] || exec "$PROJECT_ROOT/scripts/debian-build.sh" "$KERNEL"
 need_tool "clang$LLVM_SUFFIX"
 need_tool "ld.lld$LLVM_SUFFIX"
 need_tool bindgen
@@ -257,16 +260,10 @@ snapshot() {
 	if [ "$rust_option" = y ] && [ "$(head -c 2 "$nvhe/host_smc.o")" = BC ]; then
 		lto=true
 	fi
-	python3 - "$out/build.json" <<-EOF
-		import json, sys
-		json.dump({"kernel": "$KERNEL", "handler": "$HANDLER", "profile": "$PROFILE",
-		           "rust_option": "$rust_option" == "y",
-		           "lto": "$lto" == "true",
-		           "mutant": "${mutant##*/}" or None,
-		           "rust_toolchain": "$KERNEL_RUST_TOOLCHAIN",
-		           "seconds": $((SECONDS - build_start))},
-		          open(sys.argv[1], "w"), indent=1)
-	EOF
+	testbed build-record --out "$out/build.json" --kernel "$KERNEL" \
+		--handler "$HANDLER" --profile "$PROFILE" --rust-option "$rust_option" \
+		--lto "$lto" --mutant "${mutant##*/}" \
+		--rust-toolchain "$KERNEL_RUST_TOOLCHAIN" --seconds $((SECONDS - build_start))
 	step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
 }
 
@@ -299,6 +296,7 @@ from_cache() {
 	[ -f "$cached/build.json" ] || return 1
 	rm -rf "$out"
 	cp -a "$cached" "$out"
+	testbed from-cache "$out/build.json" "$cached"
 	touch "$cached"
 	step "$name: unchanged since a build in the cache ($cached), not rebuilt"
 }

@@ -296,8 +296,9 @@ main() {
 	IMAGE=$ROOT/usr/lib/modules/$RELEASE/vmlinuz
 	file "$IMAGE" | grep -q 'Linux kernel ARM64 boot executable Image' ||
 		die "$IMAGE is not an uncompressed arm64 Image: $(file -b "$IMAGE")"
-	printf 'IMAGE=%s\nKO=%s\nSIGNED_KO=%s\nMOK_DER=%s\nRELEASE=%s\n' \
-		"$IMAGE" "$KO" "$SIGNED_KO" "$MOK_DER" "$RELEASE" >"$STATE/paths"
+	printf 'IMAGE=%s\nKO=%s\nSIGNED_KO=%s\nMOK_DER=%s\nRELEASE=%s\nCONFIG=%s\n' \
+		"$IMAGE" "$KO" "$SIGNED_KO" "$MOK_DER" "$RELEASE" \
+		"$ROOT/usr/src/linux-headers-$RELEASE/.config" >"$STATE/paths"
 	echo "vermagic: $(modinfo -F vermagic "$KO")"
 	echo "image:  $IMAGE (Debian's vmlinuz: an uncompressed Image, as QEMU's -kernel takes it)"
 	echo "module: $KO"

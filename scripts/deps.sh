@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	qemu-system-arm ccache shellcheck
 	debian-archive-keyring dpkg-dev
-	python3-sphinx python3-ply python3-git
+	python3-sphinx python3-ply python3-git python3-jsonschema
 	# scripts/patches.sh checks the series it writes as mail with these.
 	git-email b4
 	# the docs results chart; kselftest install (lib.mk); pkvm-fail device tree

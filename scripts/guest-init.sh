@@ -81,7 +81,7 @@ esac
 # What went through pKVM's FF-A proxy: the FF-A driver's probe (the
 # hardened profile has the driver; it needs SMCCC 1.2 firmware, which
 # QEMU's is not, and then says nothing), and the module's FFA_FEATURES,
-# which the proxy answers. scripts/check.py compares it with the stock
+# which the proxy answers. scripts/testbed/verdict.py compares it with the stock
 # kernel's row.
 echo "pkvm-smc-imm: ffa begin"
 dmesg | sed -n 's/^\[[^]]*\] \(ARM FF-A: .*\)/\1/p; s/^.*smc_imm_test: # \(FFA_.*\)/\1/p'

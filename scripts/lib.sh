@@ -16,6 +16,12 @@ KERNEL_RUST_TOOLCHAIN=1.86.0
 SCRIPT_START=${PKVM_SMC_START:-${SCRIPT_START:-$(date +%s)}}
 export PROJECT_ROOT CACHE_DIR BUILD_ROOT LLVM_SUFFIX SCRIPT_START KERNEL_RUST_TOOLCHAIN
 
+# The testbed's Python package (scripts/testbed/): the QEMU command line
+# and exception-log checks of each mode, the verdict, make check.
+testbed() {
+	PYTHONPATH=$PROJECT_ROOT/scripts python3 -m testbed "$@"
+}
+
 die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 1
@@ -56,11 +62,20 @@ check_handler() {
 		die "unknown HANDLER '$handler' for KERNEL=$kernel; use one of: $(handlers_of "$kernel" | paste -sd' ' -)"
 }
 
+# minimal and hardened are the testbed's configurations of Debian's
+# source; debian is Debian's own kernel package, as shipped, with the
+# module Debian's toolchain builds for it (scripts/debian-build.sh): its
+# handler is the tree's own, stock.
 check_profile() {
 	case $1 in
-	minimal | hardened) ;;
-	*) die "unknown PROFILE '$1'; use PROFILE=minimal or PROFILE=hardened" ;;
+	minimal | hardened | debian) ;;
+	*) die "unknown PROFILE '$1'; use PROFILE=minimal, hardened or debian" ;;
 	esac
+}
+
+check_handler_profile() {
+	[ "$2" != debian ] || [ "$1" = stock ] ||
+		die "PROFILE=debian is Debian's own kernel, whose handler is its own: use HANDLER=stock"
 }
 
 # QEMU CPU models with EL2, each with what matters here: max has VHE, PAC

@@ -57,7 +57,7 @@ host_verdict() {
 
 # guest_verdict PATCH: the boot's verdict and the failed cases.
 guest_verdict() {
-	local patch=$1 name=mutant-${1##*/} parsed
+	local patch=$1 name=mutant-${1##*/}
 	name=${name%.patch}
 	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" --mutant "$patch" --into "$name" \
 		"$KERNEL" rust minimal >"$work/build.log" 2>&1; then
@@ -66,25 +66,8 @@ guest_verdict() {
 	fi
 	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params "$KERNEL" rust minimal max hvhe \
 		>"$work/boot.log" 2>&1 || true
-	parsed=$(python3 "$PROJECT_ROOT/scripts/ktap.py" \
-		"$CACHE_DIR/trees/$KERNEL/tools/testing/kunit" "$BUILD_ROOT/$name/max-hvhe.log")
-	python3 - "$parsed" "$work/boot.log" "$PROJECT_ROOT/scripts" <<-'EOF'
-		import json, sys
-		sys.path.insert(0, sys.argv[3])
-		import check
-		parsed = json.loads(sys.argv[1])
-		boot_errors = [l[7:].strip() for l in open(sys.argv[2]) if l.startswith("error: ")]
-		checks = [c for c in map(check.exception_log_check, boot_errors) if c]
-		# The selftest's own name fails with any of its cases: not a killer.
-		named = [f for f in parsed["failed"] if "selftests:" not in f] + checks
-		if parsed["verdict"] == "PASS" and not boot_errors:
-		    print("survived")
-		elif not named:
-		    why = [f"boot: {e}" for e in boot_errors] + parsed["errors"]
-		    print("survived: no named check, only " + "; ".join(why or [parsed["verdict"]]))
-		else:
-		    print("killed: " + ", ".join(dict.fromkeys(named)))
-	EOF
+	# boot.sh's verdict record says what failed, by name.
+	testbed killers "$BUILD_ROOT/$name/max-hvhe.verdict.json"
 }
 
 main() {

@@ -551,11 +551,7 @@ bisect_boot() {
 	step "bisect boot after $patch (pKVM hVHE, kselftest)"
 	"$PROJECT_ROOT/scripts/boot.sh" --build "bisect-$KERNEL" "$KERNEL" rust minimal max hvhe \
 		>"$BUILD_ROOT/bisect-$KERNEL/boot.out" 2>&1 || true
-	outcome=$(python3 "$PROJECT_ROOT/scripts/ktap.py" "$CACHE_DIR/trees/$KERNEL/tools/testing/kunit" "$log" |
-		python3 -c '
-import json, sys
-parsed = json.load(sys.stdin)
-print(parsed["verdict"], "; ".join(parsed["errors"] + parsed["failed"]) or "-")')
+	outcome=$(testbed summary "$BUILD_ROOT/bisect-$KERNEL/max-hvhe.verdict.json")
 	case "${want:-any} ${outcome%% *}" in
 	"PASS PASS" | "any PASS" | "any FAIL") ;;
 	*) die "after $patch the kernel does not ${want:+pass }run the kselftest under pKVM (verdict: $outcome); console log: $log" ;;

@@ -11,6 +11,7 @@ usage="usage: qemu.sh KERNEL HANDLER PROFILE CPU MODE"
 kernel_package "$1" >/dev/null
 check_handler "$1" "$2"
 check_profile "$3"
+check_handler_profile "$2" "$3"
 check_cpu "$4"
 check_mode "$5"
 check_cpu_mode "$4" "$5"

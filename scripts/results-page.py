@@ -4,7 +4,7 @@
 
   results-page.py BUILD_DIR OUT_DIR
 
-Reads BUILD_DIR/results.json (scripts/check.py), BUILD_DIR/mutants.json
+Reads BUILD_DIR/results.json (scripts/testbed/results.py), BUILD_DIR/mutants.json
 (scripts/mutants.sh) and BUILD_DIR/bench/bench.json with its
 performance.rst (scripts/bench-report.py); writes OUT_DIR/results.rst and
 the benchmark's chart, OUT_DIR/bench.png (matplotlib, Debian's
@@ -96,12 +96,39 @@ def matrix(results):
              "is a negative control, and must fail on exactly the cases the table "
              "names.", ""]
     lines += list_table(
-        ["kernel", "handler", "profile", "CPU", "mode", "expected", "got", "result", "why"],
+        ["kernel", "handler", "profile", "CPU", "mode", "expected", "got", "result", "why",
+         "log"],
         [[r["kernel"], r["handler"], r["profile"], r["cpu"], r["mode"], r["expected"],
           r["got"], "; ".join([verdict(r["ok"])] + [text(p) for p in r.get("problems", [])]),
-          text(r["why"])] for r in rows],
-        widths=[5, 6, 7, 8, 6, 6, 6, 14, 30])
+          text(r["why"]), log_link(r.get("log"))] for r in rows],
+        widths=[5, 6, 7, 8, 6, 6, 6, 14, 30, 4])
     return lines
+
+
+def log_link(path):
+    """A row's log, relative to build/docs/ where the page is built."""
+    if not path:
+        return "\u2013"
+    return f"`log <../{Path(path).parent.name}/{Path(path).name}>`__"
+
+
+def provenance(results):
+    """Where these results came from: the commit, the Debian sources, the
+    tools, as build/results.json recorded them."""
+    prov = results.get("provenance")
+    if not prov:
+        return ["This results.json predates provenance (schema_version 2).", ""]
+    lines = [f"- project commit ``{prov['commit']}``"
+             + (" with uncommitted changes" if prov["dirty"] else ""), ""]
+    lines[-1:] = []
+    lines += [f"- ``{name}`` {text(version or 'not downloaded')}"
+              for name, version in prov["debian_sources"].items()]
+    lines += [f"- {tool}: {text(version)}" for tool, version in prov["tools"].items()]
+    cached = [name for name, b in results.get("builds", {}).items() if b and b.get("from_cache")]
+    if cached:
+        lines.append("- taken from the build cache, so their build times are those of the "
+                     "build that filled it: " + ", ".join(f"``{n}``" for n in cached))
+    return lines + [""]
 
 
 def cases(results):
@@ -251,6 +278,7 @@ def main():
         lines += [f"From the last ``make check``, started {results['started']} and "
                   f"run for {minutes(results.get('duration_s', 0))}: "
                   f"**{results['passed']} passed, {results['failed']} failed**."]
+        lines += section("Provenance") + provenance(results)
         lines += section("QEMU matrix") + matrix(results)
         lines += section("Cases") + cases(results)
         lines += section("Other checks") + steps(results)

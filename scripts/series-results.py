@@ -5,7 +5,7 @@
   series-results.py BUILD_DIR KERNEL KIND
 
 Reads what this testbed's last runs left in BUILD_DIR: results.json
-(scripts/check.py: the KTAP of every QEMU boot of the matrix),
+(scripts/testbed/check.py: the verdict of every QEMU boot of the matrix),
 mutants.json (scripts/mutants.sh) and bench/bench.json (scripts/bench.sh).
 Prints the cover letter's test paragraph for KERNEL's series of KIND
 (rfc or stable): the boots of KERNEL with the module's case totals, the

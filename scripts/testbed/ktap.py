@@ -1,12 +1,9 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Parse the KTAP of one testbed boot with the kernel tree's own parser.
+"""The KTAP of one testbed boot, parsed by the kernel tree's own parser.
 
-  ktap.py KUNIT_DIR CONSOLE_LOG
-
-KUNIT_DIR is a kernel tree's tools/testing/kunit: its kunit_parser reads any
-KTAP (it is what `kunit.py parse` runs). CONSOLE_LOG is a console log saved
-by scripts/boot.sh; the part between the guest's markers is parsed:
+The tree's tools/testing/kunit/kunit_parser reads any KTAP (it is what
+`kunit.py parse` runs; paths.kunit_dir() says where). Of a console log
+saved by scripts/boot.sh, the part between the guest's markers is parsed:
 
 - `pkvm-smc-imm: selftest begin/exit=N`: run_kselftest.sh's TAP (one
   document per collection in 6.12's runner, one in all later). The runner
@@ -16,16 +13,13 @@ by scripts/boot.sh; the part between the guest's markers is parsed:
 - `pkvm-smc-imm: insmod begin/exit=N`: the module's KTAP alone (a plain
   insmod, without the selftest script).
 
-Prints one JSON object: the verdict (PASS, SKIP or FAIL), the exit status
-the guest printed, every test down to the module's cases, each with its
-status and the text after `#` on its result line (kunit_parser keeps only
-SKIP reasons, so that text is read from the result line itself), and the
-names of the tests that failed.
+Each test keeps its status and the text after `#` on its result line
+(kunit_parser keeps only SKIP reasons, so that text is read from the
+result line itself).
 """
 
 import contextlib
 import io
-import json
 import re
 import sys
 
@@ -35,7 +29,8 @@ EXIT = re.compile(r"^pkvm-smc-imm: (selftest|insmod) exit=([0-9]+)$")
 
 
 def load_parser(kunit_dir):
-    sys.path.insert(0, kunit_dir)
+    if kunit_dir not in sys.path:
+        sys.path.insert(0, kunit_dir)
     import kunit_parser  # noqa: E402 (from the tree, found at run time)
     return kunit_parser
 
@@ -165,12 +160,13 @@ def verdict(nodes):
     return "SKIP" if all(s == "SKIPPED" for s in statuses) else "PASS"
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__.strip().splitlines()[2].strip())
-    kunit_parser = load_parser(sys.argv[1])
-    with open(sys.argv[2], errors="replace") as f:
-        kind, body, status = section(f)
+def parse_console(kunit_dir, log_lines):
+    """The run between the guest's markers in a console log, parsed: the
+    verdict (PASS, SKIP or FAIL), the exit status the guest printed, every
+    test down to the module's cases and the names of the tests that
+    failed."""
+    kunit_parser = load_parser(str(kunit_dir))
+    kind, body, status = section(log_lines)
     result = {"kind": kind, "exit_status": status, "tests": [], "errors": []}
     if kind is None:
         result["errors"].append("the guest never started a test")
@@ -188,9 +184,4 @@ def main():
                             "cases": [to_json(t, texts) for t in module.subtests]}]
     result["verdict"] = "FAIL" if result["errors"] else verdict(result["tests"])
     result["failed"] = failed_leaves(result["tests"])
-    json.dump(result, sys.stdout, indent=1)
-    print()
-
-
-if __name__ == "__main__":
-    main()
+    return result

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+"""python3 -m testbed COMMAND: the testbed's commands (scripts/ on
+PYTHONPATH; the Makefile and scripts/boot.sh call them)."""
+
+import argparse
+import json
+import sys
+
+from . import ktap, qemu_configs, verdict
+from .axes import AXES, CPUS, MODES
+from .paths import kunit_dir
+
+
+def cmd_verdict(args):
+    """Judge one boot (scripts/boot.sh, when QEMU is gone): write
+    CPU-MODE.verdict.json beside its console log, print the errors, the
+    row's judgement and the verdict last; exit 1 unless it is good."""
+    spec = {k: getattr(args, k) for k in AXES}
+    record = verdict.judge_boot(spec, args.build, args.qemu_status, args.timeout,
+                                args.scan_status)
+    path = verdict.record_path(args.build, args.cpu, args.mode)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    for error in record["errors"]:
+        print(f"error: {error}", file=sys.stderr)
+    if record["row"]:
+        musts = f" failing {','.join(record['must_fail'])}" if record["must_fail"] else ""
+        print(f"matrix: row {record['row']} expects {record['expected']}{musts}: "
+              + ("; ".join(record["problems"]) if record["problems"] else "as expected"))
+    print(f"verdict: {record['verdict']}")
+    return 0 if record["ok"] and record["verdict"] not in ("FAIL", "ERROR") else 1
+
+
+def cmd_cmdline(args):
+    print(qemu_configs.cmdline(args.cpu, args.mode))
+
+
+def cmd_scan_args(args):
+    print(" ".join(qemu_configs.MODES[args.mode]["scan"]))
+
+
+def cmd_killers(args):
+    """What killed a mutant, from its boot's verdict record."""
+    with open(args.record) as f:
+        print(verdict.killers(json.load(f)))
+
+
+def cmd_summary(args):
+    """A boot's verdict and what went wrong, on one line (the series'
+    bisection): `VERDICT what; failed` or `VERDICT -`."""
+    try:
+        with open(args.record) as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        print(f"ERROR no verdict: {args.record} is missing (boot.sh stopped before QEMU)")
+        return
+    print(record["verdict"], "; ".join(record["errors"] + record["ktap_errors"]
+                                       + record["failed"]) or "-")
+
+
+def cmd_parse(args):
+    """The KTAP of a console log, parsed (as `kunit.py parse`)."""
+    with open(args.log, errors="replace") as f:
+        json.dump(ktap.parse_console(kunit_dir(args.kernel), f.read().splitlines()),
+                  sys.stdout, indent=1)
+    print()
+
+
+def cmd_build_record(args):
+    """build.json of a build just made (scripts/build-kernel.sh)."""
+    record = {"kernel": args.kernel, "handler": args.handler, "profile": args.profile,
+              "rust_option": args.rust_option == "y", "lto": args.lto == "true",
+              "mutant": args.mutant or None, "rust_toolchain": args.rust_toolchain,
+              "seconds": args.seconds, "from_cache": None}
+    with open(args.out, "w") as f:
+        json.dump(record, f, indent=1)
+
+
+def cmd_from_cache(args):
+    """Marks a build.json copied out of the cache with the entry it came
+    from: its seconds are the original build's."""
+    with open(args.record) as f:
+        record = json.load(f)
+    record["from_cache"] = args.entry
+    with open(args.record, "w") as f:
+        json.dump(record, f, indent=1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m testbed", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("verdict", help=cmd_verdict.__doc__.split("\n")[0])
+    p.add_argument("--build", required=True, help="the build/ directory's name")
+    p.add_argument("--qemu-status", type=int, required=True)
+    p.add_argument("--scan-status", type=int, required=True)
+    p.add_argument("--timeout", type=int, required=True)
+    for axis in AXES:
+        p.add_argument(axis)
+    p.set_defaults(func=cmd_verdict)
+    p = sub.add_parser("cmdline", help="the kernel command line of a CPU and mode")
+    p.add_argument("cpu", choices=CPUS)
+    p.add_argument("mode", choices=MODES)
+    p.set_defaults(func=cmd_cmdline)
+    p = sub.add_parser("scan-args", help="scripts/qemu_int_scan.py's options for a mode")
+    p.add_argument("mode", choices=MODES)
+    p.set_defaults(func=cmd_scan_args)
+    p = sub.add_parser("killers", help="what killed a mutant, from its CPU-MODE.verdict.json")
+    p.add_argument("record")
+    p.set_defaults(func=cmd_killers)
+    p = sub.add_parser("summary", help="a boot's verdict on one line")
+    p.add_argument("record")
+    p.set_defaults(func=cmd_summary)
+    p = sub.add_parser("parse", help="a console log's KTAP, parsed, as JSON")
+    p.add_argument("kernel")
+    p.add_argument("log")
+    p.set_defaults(func=cmd_parse)
+    p = sub.add_parser("build-record", help=cmd_build_record.__doc__)
+    for opt in ("out", "kernel", "handler", "profile", "rust-option", "lto", "mutant",
+                "rust-toolchain"):
+        p.add_argument(f"--{opt}", required=opt != "mutant", default="")
+    p.add_argument("--seconds", type=int, required=True)
+    p.set_defaults(func=cmd_build_record)
+    p = sub.add_parser("from-cache", help="mark a build.json taken from the cache")
+    p.add_argument("record")
+    p.add_argument("entry")
+    p.set_defaults(func=cmd_from_cache)
+    p = sub.add_parser("check", help="make check: every test, one summary", add_help=False)
+    p.set_defaults(func=None)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:
+        # The runner parses its own options.
+        from . import check
+        return check.main(argv[1:])
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make check: every test, each a row of one summary, all of it as data.
+
+  python3 -m testbed check [--kernels "6.12 7.3"] [--only-matrix] [--rows PATTERN]
+
+Runs the host tests and gates, then, per kernel, builds every handler and
+profile scripts/matrix.tsv names and boots each of its rows with
+scripts/boot.sh, whose verdict and judgement (testbed/verdict.py, the same
+make qemu prints) the row takes as it is; then the kernel's style, series
+and build-only checks; then the benchmark and the documentation.
+
+Every line any step prints goes to stdout, in order, so `make check > f
+2>&1` keeps all of it; each step's own output is also kept in its log under
+build/. The results are written to build/results.json (and build/results.xml,
+JUnit) as they come; the summary printed last, and saved in
+build/check-summary.txt, is made from them.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import matrix, results, verdict
+from .axes import AXES, HANDLER_ORDER, PROFILES, row_id, variant_name
+from . import paths
+from .paths import SCRIPTS
+
+# The mutants need one tree: the newest, whose C handler the Rust one
+# re-implements.
+MUTANTS_KERNEL = "7.3"
+
+
+def stream(cmd, log):
+    """Runs cmd with its stdout and stderr to our stdout and to log."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
+        lines = []
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            f.write(line)
+            lines.append(line)
+        return proc.wait(), lines
+
+
+def run_step(run, name, cmd, log_name):
+    """One row of the summary: PASS if cmd exits 0."""
+    log = paths.BUILD / "check" / f"{log_name}.log"
+    start = time.time()
+    status, lines = stream(cmd, log)
+    errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
+    entry = run.step(name, status == 0, time.time() - start, log, errors[-1] if errors else "")
+    if not entry["ok"]:
+        print(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
+              f" (log: {log})", flush=True)
+    return entry["ok"]
+
+
+def row_name(row):
+    return "qemu " + " ".join(row[k] for k in AXES)
+
+
+def boot_row(run, row):
+    """Boots one row with scripts/boot.sh and takes its verdict record."""
+    name = variant_name(row["kernel"], row["handler"], row["profile"])
+    # What the row keeps: boot.sh's output, the console included. The
+    # console log beside the build goes when a later step of this run
+    # takes the variant's build again (from the cache or rebuilt).
+    kept_log = paths.BUILD / "check" / f"boot-{row_id(row)}.log"
+    start = time.time()
+    status, lines = stream([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES], kept_log)
+    path = verdict.record_path(name, row["cpu"], row["mode"])
+    if path.is_file():
+        entry = json.loads(path.read_text())
+    else:
+        # boot.sh stopped before QEMU ran: its own error says why.
+        errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
+        entry = {k: row[k] for k in AXES}
+        entry.update(row=row_id(row), verdict="ERROR", expected=row["expect"],
+                     why=row["why"], cases=[], errors=errors, problems=errors or
+                     [f"boot.sh exited {status} without a verdict"], ok=False)
+    entry.update(got=entry["verdict"], boot_s=round(time.time() - start),
+                 log=str(kept_log), console_log=entry.get("log"))
+    run.row(entry)
+    if not entry["ok"]:
+        print(f"check: {row_name(row)}: {'; '.join(entry['problems'])}\n"
+              f"check:   reproduce: {matrix.reproduce(row)}", flush=True)
+    return entry
+
+
+def build_record(name):
+    try:
+        return json.loads((paths.BUILD / name / "build.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def build_variant(run, kernel, handler, profile):
+    """Builds one variant: (built, why it skipped). A build that exits 4
+    says the variant cannot exist (Debian's 6.12 has no Rust): its rows
+    skip with that reason, and only a row that expects SKIP passes."""
+    name = variant_name(kernel, handler, profile)
+    log = paths.BUILD / "check" / f"build-{name}.log"
+    start = time.time()
+    status, lines = stream([str(SCRIPTS / "build-kernel.sh"), kernel, handler, profile], log)
+    skips = [line.strip()[6:] for line in lines if line.startswith("skip: ")]
+    if status == 4 and skips:
+        run.step(f"build {name} (skipped)", True, time.time() - start, log, skips[-1])
+        return False, skips[-1]
+    errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
+    entry = run.step(f"build {name}", status == 0, time.time() - start, log,
+                     errors[-1] if errors else "")
+    if not entry["ok"]:
+        print(f"check: build {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
+              f" (log: {log})", flush=True)
+    return entry["ok"], None
+
+
+def not_built(run, row, name, skipped):
+    """The row of a variant that was not built: SKIP with the build's
+    reason, or NOT BUILT."""
+    got = "SKIP" if skipped else "NOT BUILT"
+    problems = [] if got == row["expect"] else [
+        f"expected {row['expect']}, got {got}: " + (skipped or f"build {name} failed")]
+    run.row({**{k: row[k] for k in AXES}, "row": row_id(row), "why": row["why"],
+             "expected": row["expect"], "got": got, "ok": not problems, "cases": [],
+             "problems": problems, "skip_reason": skipped,
+             "log": str(paths.BUILD / "check" / f"build-{name}.log")})
+    if problems:
+        print(f"check: {row_name(row)}: {'; '.join(problems)}", flush=True)
+
+
+def kernel_phase(run, kernel, rows, args):
+    """Builds, boots and checks of one kernel, handler by handler, so that
+    the shared tree switches as little as it can, and the C handler's rows
+    come before the Rust ones compared with them."""
+    mine = [r for r in rows if r["kernel"] == kernel]
+    for profile in PROFILES:
+        for handler in HANDLER_ORDER:
+            variant = [r for r in mine if r["profile"] == profile and r["handler"] == handler]
+            if not variant:
+                continue
+            name = variant_name(kernel, handler, profile)
+            built, skipped = build_variant(run, kernel, handler, profile)
+            run.build(name, build_record(name) if built else None)
+            for row in variant:
+                if built:
+                    boot_row(run, row)
+                else:
+                    not_built(run, row, name, skipped)
+            # Debian's kernel comes without its vmlinux: nothing to audit.
+            if built and not args.only_matrix and profile != "debian":
+                run_step(run, f"smc-audit {name}",
+                         [str(SCRIPTS / "audit.sh"), str(paths.BUILD / name)], f"audit-{name}")
+                if handler == "rust":
+                    run_step(run, f"hyp symbols {name}",
+                             [str(SCRIPTS / "check-hyp-build.sh"), str(paths.BUILD / name)],
+                             f"hyp-symbols-{name}")
+
+
+def check_results(run, rows):
+    """build/results.json against its schema and the table: every row
+    there, each with the module's cases and the log it names still there
+    at the end of the run."""
+    start = time.time()
+    data = json.loads(results.RESULTS.read_text())
+    problems = results.validate(data)
+    want = sorted(row_id(r) for r in rows if r["kernel"] in data["kernels"])
+    have = sorted(r["row"] for r in data["rows"])
+    if want != have:
+        problems.append(f"rows {sorted(set(want) ^ set(have))} differ from the table")
+    for row in data["rows"]:
+        if row["got"] not in ("NOT BUILT", "ERROR") and not row.get("cases") \
+                and not row.get("skip_reason"):
+            problems.append(f"{row['row']} holds no case")
+        if not row.get("log") or not Path(row["log"]).is_file():
+            problems.append(f"{row['row']} names a log that is gone: {row.get('log')}")
+    ok = not problems
+    run.step("results.json against its schema and scripts/matrix.tsv", ok,
+             time.time() - start, results.RESULTS, "; ".join(problems))
+    if not ok:
+        print("check: results.json: " + "; ".join(problems), flush=True)
+
+
+def kernel_checks(run, kernel):
+    """What is checked once per kernel, after its builds and boots."""
+    # The style gate works in the minimal object directory, which builds
+    # taken from the cache leave as the last real build left it. Leave it
+    # at another handler's build first: the state in which clippy once
+    # failed on correct code (bindgen ran with the Rust option off).
+    # style.sh does the same on every tree, so one tree, the mutants' one,
+    # tests it (each costs a stock and a rust rebuild, a minute and a half).
+    if kernel == MUTANTS_KERNEL:
+        run_step(run, f"object directory at {kernel}-stock before style",
+                 [str(SCRIPTS / "build-kernel.sh"), "--rebuild", kernel, "stock"],
+                 f"objdir-stock-{kernel}")
+    run_step(run, f"style {kernel} (rustfmt, clippy)", [str(SCRIPTS / "style.sh"), kernel],
+             f"style-{kernel}")
+    run_step(run, f"patches {kernel} (checkpatch, mail round trip, bisect on/off)",
+             [str(SCRIPTS / "patches.sh"), kernel, "--bisect"], f"patches-{kernel}")
+    run_step(run, f"hyp under Debian's {kernel} arm64 config",
+             [str(SCRIPTS / "debian-hyp-build.sh"), kernel], f"debian-hyp-{kernel}")
+    if kernel == MUTANTS_KERNEL:
+        run_step(run, f"mutants {kernel} (host tests and kselftest kill each)",
+                 [str(SCRIPTS / "mutants.sh"), kernel], f"mutants-{kernel}")
+
+
+def summary(data):
+    lines = [f"{'check':<58} {'expected':<8} {'got':<10} {'secs':>5}"]
+    for step in data["steps"]:
+        lines.append(f"{step['name']:<58} {step['expected']:<8} {step['got']:<10} "
+                     f"{step['seconds']:>5}")
+    for row in data["rows"]:
+        lines.append(f"{row_name(row):<58} {row['expected']:<8} {row['got']:<10} "
+                     f"{row.get('boot_s') or 0:>5}")
+    lines.append("")
+    lines.append(f"{data['passed']} passed, {data['failed']} failed, "
+                 f"in {data['duration_s'] // 60} min {data['duration_s'] % 60} s")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m testbed check",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--kernels", default="6.12 7.3")
+    parser.add_argument("--only-matrix", action="store_true", help="builds and QEMU rows only")
+    parser.add_argument("--rows", metavar="PATTERN",
+                        help="only the QEMU rows whose id (7.3-rust-hardened-max-hvhe) "
+                             "matches; implies --only-matrix")
+    args = parser.parse_args(argv)
+    # Every step is timed from the start of this run (make check sets it).
+    os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
+    rows = matrix.load()
+    kernels = args.kernels.split()
+    if args.rows:
+        rows = matrix.select(rows, args.rows)
+        args.only_matrix = True
+    if not [r for r in rows if r["kernel"] in kernels]:
+        sys.exit(f"check: no row of {matrix.MATRIX} matches kernels {kernels}"
+                 + (f" and --rows {args.rows!r}" if args.rows else ""))
+    run = results.Run(kernels)
+    if not args.only_matrix:
+        run_step(run, "host tests", [str(SCRIPTS / "host-test.sh")], "host-tests")
+        run_step(run, "shellcheck", [str(SCRIPTS / "shellcheck.sh")], "shellcheck")
+        run_step(run, "hyp-install (round trip, refusal)",
+                 [str(SCRIPTS / "test-hyp-install.sh")], "hyp-install")
+    for kernel in kernels:
+        kernel_phase(run, kernel, rows, args)
+        if not args.only_matrix:
+            kernel_checks(run, kernel)
+    if not args.only_matrix:
+        run_step(run, "bench (1 repetition, both profiles)", [str(SCRIPTS / "bench.sh"), "1"],
+                 "bench")
+        run_step(run, "hyp-report (static path lengths)", [str(SCRIPTS / "hyp-report.sh")],
+                 "hyp-report")
+        check_results(run, rows)
+        (paths.BUILD / "check-summary.txt").write_text(summary(run.data))
+        run_step(run, "docs (sphinx -W, results page from results.json)",
+                 [str(SCRIPTS / "docs.sh")], "docs")
+    text = summary(run.data)
+    (paths.BUILD / "check-summary.txt").write_text(text)
+    print()
+    print(text, end="")
+    return 0 if run.data["failed"] == 0 else 1

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+"""How each CPU and mode boots, as data (kunit's qemu_configs/ for one
+machine): the kernel command line, the line that proves the mode took
+effect, and what QEMU's exception log must not show
+(scripts/qemu_int_scan.py). scripts/boot.sh asks for them by name.
+Each mode's "proof" is a regular expression for its console line."""
+
+MACHINE = "virt,virtualization=on,gic-version=3"
+MEMORY = "1G"
+CPUS = 4
+
+# QEMU CPU models with EL2: max has VHE, PAC and BTI; neoverse-n1 has VHE
+# but no PAC (dynamic SCS patches the kernel); cortex-a57 has no VHE
+# (pKVM runs classic nVHE without any override).
+CPU_HAS_VHE = {"max": True, "neoverse-n1": True, "cortex-a57": False}
+
+PKVM_SCAN = ("--mode", "pkvm")
+MODES = {
+    "hvhe": {
+        "cmdline": "kvm-arm.mode=protected",
+        "proof": "Protected hVHE mode initialized successfully",
+        "missing": "pKVM did not initialise in hVHE mode",
+        "scan": PKVM_SCAN,
+    },
+    # Without VHE, protected mode is classic nVHE by itself; with it, two
+    # overrides turn hVHE off. The nVHE rows also refuse writes to
+    # /dev/kmsg, as a device may: the selftest script must find its KTAP
+    # without its marker.
+    "nvhe": {
+        "cmdline": "kvm-arm.mode=protected printk.devkmsg=off",
+        "cmdline_vhe_cpu": "arm64_sw.hvhe=0 id_aa64mmfr1.vh=0",
+        "proof": "Protected nVHE mode initialized successfully",
+        "missing": "pKVM did not initialise in nVHE mode",
+        "scan": PKVM_SCAN,
+    },
+    # Plain KVM: the host's SMCs reach EL3, so no SMC with a non-zero
+    # immediate may be issued.
+    "vhe": {
+        "cmdline": "",
+        "proof": r"\] kvm \[[0-9]+\]: VHE mode initialized successfully",
+        "missing": "KVM did not initialise in plain VHE mode",
+        "scan": PKVM_SCAN + ("--forbid-nonzero-imm",),
+    },
+    # The module loaded with a plain insmod, as a user would by hand.
+    "insmod": {
+        "cmdline": "kvm-arm.mode=protected",
+        "proof": "Protected hVHE mode initialized successfully",
+        "missing": "pKVM did not initialise in hVHE mode",
+        "scan": PKVM_SCAN,
+    },
+    # KVM's initialisation failed by fault injection before the hypervisor
+    # was installed (hyp/glue/*/selftest-support.patch): protected mode
+    # requested, the host's SMCs going straight to EL3.
+    "pkvm-fail": {
+        "cmdline": "kvm-arm.mode=protected kvm-arm.pkvm_fail_init",
+        "proof": "pkvm_smc_imm fault injection",
+        "missing": "KVM's initialisation did not fail: no fault was injected",
+        "scan": ("--mode", "pkvm-fail", "--forbid-nonzero-imm"),
+    },
+}
+
+# The modes that load the module with a plain insmod and its default
+# parameters, and the case those leave out (destructive=0).
+PLAIN_INSMOD_MODES = {"insmod", "pkvm-fail"}
+DEFAULT_OFF_CASES = {"smc_nonzero_imm_destructive_psci_harmless"}
+
+
+def cmdline(cpu, mode):
+    """The kernel command line that selects MODE on CPU."""
+    config = MODES[mode]
+    words = [config["cmdline"]]
+    if CPU_HAS_VHE[cpu] and "cmdline_vhe_cpu" in config:
+        words.append(config["cmdline_vhe_cpu"])
+    return " ".join(w for w in words if w)

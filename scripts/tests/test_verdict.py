@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: GPL-2.0
+"""scripts/testbed: which rows --rows selects, how a boot is judged, and
+that make check takes the very verdict make qemu prints."""
+
+import contextlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from testbed import __main__ as cli  # noqa: E402
+from testbed import check, matrix, paths, verdict  # noqa: E402
+
+NEGATIVE = ["smc1_psci_version_not_supported", "smc0_upper_32_bit_function_id_rejected"]
+
+
+def row(kernel="7.3", handler="rust", profile="minimal", cpu="max", mode="hvhe",
+        expect="PASS", must_fail=()):
+    return {"kernel": kernel, "handler": handler, "profile": profile, "cpu": cpu,
+            "mode": mode, "expect": expect, "must_fail": list(must_fail), "why": "test"}
+
+
+def record(ktap_verdict, failed=(), errors=(), skipped=()):
+    cases = [{"name": n, "status": "FAILURE"} for n in failed]
+    cases += [{"name": n, "status": "SKIPPED"} for n in skipped]
+    cases.append({"name": "smc0_psci_version_baseline", "status": "SUCCESS"})
+    errors = list(errors)
+    return {"verdict": verdict.outcome(ktap_verdict, errors), "errors": errors,
+            "ktap_errors": [], "cases": cases, "selftests": {}, "ffa": [],
+            "log_checks_failed": [c for c in map(verdict.log_check, errors) if c]}
+
+
+class SelectRows(unittest.TestCase):
+    rows = [row(), row(handler="stock"), row("6.12", "stock", mode="nvhe"),
+            row(profile="hardened", cpu="neoverse-n1")]
+
+    def test_a_word_matches_as_part_of_the_id(self):
+        self.assertEqual([verdict.row_id(r) for r in matrix.select(self.rows, "rust")],
+                         ["7.3-rust-minimal-max-hvhe", "7.3-rust-hardened-neoverse-n1-hvhe"])
+
+    def test_a_glob_matches_the_whole_id(self):
+        self.assertEqual(len(matrix.select(self.rows, "6.12-stock-*-nvhe")), 1)
+        self.assertEqual(matrix.select(self.rows, "rust-*-hvhe-x"), [])
+
+    def test_the_reproducing_command_names_every_axis(self):
+        self.assertEqual(matrix.reproduce(row("6.12", "stock", mode="nvhe")),
+                         "make qemu KERNEL=6.12 HANDLER=stock PROFILE=minimal "
+                         "CPU=max MODE=nvhe")
+
+    def test_every_row_of_the_table_is_found_by_its_axes(self):
+        rows = matrix.load()
+        for r in rows:
+            self.assertIs(matrix.find(r, rows), r)
+
+
+class Judge(unittest.TestCase):
+    def test_a_leak_fails_a_row_that_passed_its_cases(self):
+        problems = verdict.judge(row(), record("PASS", errors=["qemu-int: smc-leak: 3"]), None)
+        self.assertIn("expected PASS, got FAIL", problems)
+
+    def test_the_negative_control_must_show_the_leak(self):
+        expected = row("6.12", "stock", expect="FAIL", must_fail=NEGATIVE + ["smc-leak"])
+        self.assertEqual(verdict.judge(expected, record("FAIL", NEGATIVE,
+                                                        ["qemu-int: smc-leak: 2"]), None), [])
+        problems = verdict.judge(expected, record("FAIL", NEGATIVE), None)
+        self.assertTrue(any(p.startswith("failed cases") for p in problems), problems)
+
+    def test_an_unexpected_check_is_a_problem(self):
+        expected = row("6.12", "stock", expect="FAIL", must_fail=NEGATIVE + ["smc-leak"])
+        problems = verdict.judge(expected, record("FAIL", NEGATIVE, [
+            "qemu-int: smc-leak: 2", "qemu-int: smc-stuck: x"]), None)
+        self.assertIn("boot: qemu-int: smc-stuck: x", problems)
+
+    def test_a_plain_insmod_may_leave_out_only_the_destructive_case(self):
+        destructive = "smc_nonzero_imm_destructive_psci_harmless"
+        self.assertEqual(verdict.judge(row(mode="insmod"),
+                                       record("PASS", skipped=[destructive]), None), [])
+        self.assertEqual(verdict.judge(row(), record("PASS", skipped=[destructive]), None),
+                         [f"skipped: {destructive}"])
+        self.assertEqual(verdict.judge(row(mode="insmod"), record(
+            "PASS", skipped=["smc1_concurrent_on_all_cpus"]), None),
+            ["skipped: smc1_concurrent_on_all_cpus"])
+
+    def test_a_boot_that_went_wrong_has_no_verdict(self):
+        got = record("PASS", errors=["the guest hung: no power-off within 300s"])
+        self.assertEqual(got["verdict"], "ERROR")
+        self.assertIn("boot: the guest hung: no power-off within 300s",
+                      verdict.judge(row(), got, None))
+
+    def test_the_console_names_what_went_wrong_first(self):
+        proof = "kvm [1]: Protected hVHE mode initialized successfully\n"
+        self.assertEqual(verdict.console_error(proof, "hvhe", 1, 300)[:25],
+                         "QEMU exited with status 1")
+        self.assertEqual(verdict.console_error(proof + "Kernel panic - x\n", "hvhe", 124, 300),
+                         "the guest panicked or oopsed")
+        self.assertEqual(verdict.console_error(proof, "nvhe", 0, 300),
+                         "pKVM did not initialise in nVHE mode")
+        self.assertEqual(verdict.console_error(proof, "hvhe", 0, 300),
+                         "the test never finished (the VM powered off under it?)")
+
+
+CONSOLE = """\
+[    1.0] kvm [1]: Protected hVHE mode initialized successfully
+pkvm-smc-imm: insmod begin
+KTAP version 1
+1..3
+ok 1 smc0_psci_version_baseline # PSCI_VERSION = 0x10001
+{case3}
+{case10}
+pkvm-smc-imm: insmod exit=0
+"""
+
+
+class SameVerdict(unittest.TestCase):
+    """make qemu (boot.sh -> python3 -m testbed verdict) and make check
+    (check.boot_row) on the row that passes and on the negative control."""
+
+    def setUp(self):
+        if not all((paths.kunit_dir(k) / "kunit_parser.py").is_file() for k in ("6.12", "7.3")):
+            self.skipTest("no kunit_parser in the kernel trees yet: run 'make build' first")
+        self.build = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.build)
+        patcher = mock.patch.object(paths, "BUILD", self.build)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def boot(self, spec, console, scan_failed):
+        """What boot.sh leaves before it asks for the verdict."""
+        out = self.build / verdict.variant_name(spec["kernel"], spec["handler"], spec["profile"])
+        out.mkdir(parents=True, exist_ok=True)
+        base = out / f"{spec['cpu']}-{spec['mode']}"
+        Path(f"{base}.log").write_text(console)
+        Path(f"{base}.qemu-int.json").write_text(json.dumps({"failed": scan_failed}))
+        Path(f"{base}.qemu-int.txt").write_text("qemu-int: counts\n")
+        argv = ["verdict", "--build", out.name, "--qemu-status", "0",
+                "--scan-status", "1" if scan_failed else "0", "--timeout", "300"]
+        argv += [spec[k] for k in verdict.AXES]
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            status = cli.main(argv)
+        return status, printed.getvalue().strip().splitlines()[-1]
+
+    def both(self, spec, console, scan_failed):
+        status, line = self.boot(spec, console, scan_failed)
+
+        def stand_in_boot_sh(cmd, log):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("")
+            return status, []
+        table_row = matrix.find(spec)
+        with mock.patch.object(check, "stream", stand_in_boot_sh), \
+                contextlib.redirect_stdout(io.StringIO()):
+            entry = check.boot_row(mock.Mock(), table_row)
+        return status, line, entry
+
+    def test_the_row_that_passes(self):
+        spec = row(handler="stock", mode="insmod")
+        console = CONSOLE.format(case3="ok 2 smc1_psci_version_not_supported # x0 = -1",
+                                 case10="ok 3 smc0_upper_32_bit_function_id_rejected # -1")
+        status, line, entry = self.both(spec, console, [])
+        self.assertEqual((status, line), (0, "verdict: PASS"))
+        self.assertEqual((entry["got"], entry["ok"]), ("PASS", True))
+
+    def test_the_negative_control_that_fails(self):
+        spec = row("6.12", "stock", mode="insmod")
+        console = CONSOLE.format(case3="not ok 2 smc1_psci_version_not_supported # x0 = 0x10001",
+                                 case10="not ok 3 smc0_upper_32_bit_function_id_rejected # 0x10001")
+        status, line, entry = self.both(spec, console, [{"name": "smc-leak", "detail": "2"}])
+        self.assertEqual((status, line), (1, "verdict: FAIL"))
+        self.assertEqual((entry["got"], entry["ok"], entry["problems"]), ("FAIL", True, []))
+
+
+if __name__ == "__main__":
+    unittest.main()
