@@ -13,6 +13,7 @@ mutants and the round trips. Whatever was not run says so: a cover letter
 must not claim a test nobody ran.
 """
 
+import datetime
 import json
 import sys
 import textwrap
@@ -74,7 +75,7 @@ def matrix_lines(results, kernel, kind):
     return lines
 
 
-def mutant_lines(mutants, kind):
+def mutant_lines(mutants, kind, when=""):
     if kind == "stable":
         return []
     if mutants is None:
@@ -85,14 +86,39 @@ def mutant_lines(mutants, kind):
     line = (f"Mutation testing of the Rust handler on {mutants.get('kernel', '?')}: "
             f"{len(entries)} mutants, {len(entries) - len(survived)} killed by every "
             f"test that reaches them (host tests, kselftest), {len(survived)} survived")
-    return [item(line + (f" ({', '.join(survived)})." if survived else "."))]
+    return [item(line + (f" ({', '.join(survived)})" if survived else "") + when + ".")]
+
+
+def written(path, results):
+    """When PATH was written, if not during the make check that wrote
+    results.json: a letter quotes this run, or says that it does not."""
+    try:
+        mtime = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    except FileNotFoundError:
+        return ""
+    started = (results or {}).get("started")
+    if started and mtime >= datetime.datetime.fromisoformat(started):
+        return ""
+    return f" (from an earlier run, written {mtime.isoformat(timespec='seconds')})"
+
+
+def provenance_lines(results):
+    """The run these results come from: its commit and date."""
+    if results is None:
+        return []
+    prov = results.get("provenance") or {}
+    commit = prov.get("commit", "unknown")[:12]
+    dirty = " with uncommitted changes" if prov.get("dirty") else ""
+    return [item(f"All from one make check of pkvm-smc-imm at commit {commit}{dirty}, "
+                 f"started {results.get('started', '?')} (QEMU: "
+                 f"{prov.get('tools', {}).get('qemu', '?')})."), ""]
 
 
 def ratio(value):
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def bench_lines(bench, kernel, kind):
+def bench_lines(bench, kernel, kind, when=""):
     if kind == "stable":
         return []
     if bench is None:
@@ -110,7 +136,7 @@ def bench_lines(bench, kernel, kind):
         return [f"- Round trips, Rust vs C (make bench): not run for {kernel}."]
     return [item("Round trips of an SMC from the host, Rust/C (ratios of the "
                  "medians of guest instructions under QEMU -icount; make bench): "
-                 + "; ".join(parts) + ".")]
+                 + "; ".join(parts) + when + ".")]
 
 
 def main():
@@ -123,9 +149,13 @@ def main():
         "kvm-arm.mode=protected, in hVHE and in nVHE, and runs a kselftest that "
         "issues \"smc #imm\" from the host for every non-zero immediate. Its "
         "last runs:", WIDTH, break_on_hyphens=False), ""]
-    lines += matrix_lines(load(build / "results.json"), kernel, kind)
-    lines += mutant_lines(load(build / "mutants.json"), kind)
-    lines += bench_lines(load(build / "bench" / "bench.json"), kernel, kind)
+    results = load(build / "results.json")
+    lines += provenance_lines(results)
+    lines += matrix_lines(results, kernel, kind)
+    lines += mutant_lines(load(build / "mutants.json"), kind,
+                          written(build / "mutants.json", results))
+    lines += bench_lines(load(build / "bench" / "bench.json"), kernel, kind,
+                         written(build / "bench" / "bench.json", results))
     print("\n".join(lines))
 
 
