@@ -22,6 +22,7 @@
 
 DIR=$(dirname "$0")
 MODULE=smc_imm_test
+LOAD_TIMEOUT=${SMC_IMM_LOAD_TIMEOUT:-60}
 
 if [ -f "$DIR/../kselftest/ktap_helpers.sh" ]; then
 	# shellcheck source=/dev/null
@@ -102,8 +103,8 @@ mark_log() {
 	printf '%s\n' "$anchor"
 }
 
-# Runs "$@" (the load) and waits for it at most SMC_IMM_LOAD_TIMEOUT
-# seconds; prints its output and exit status, or "timeout". A load that
+# Runs "$@" (the load) and waits for it at most LOAD_TIMEOUT seconds;
+# prints its output and exit status, or "timeout". A load that
 # does not return is stuck in the kernel and cannot be killed: it is left.
 load_with_watch() {
 	out=$(mktemp)
@@ -112,7 +113,7 @@ load_with_watch() {
 	("$@" >"$out" 2>&1; echo "exit=$?" >>"$out") </dev/null >/dev/null 2>&1 &
 	waited=0
 	while ! grep -q '^exit=' "$out"; do
-		if [ "$waited" -ge "${SMC_IMM_LOAD_TIMEOUT:-60}" ]; then
+		if [ "$waited" -ge "$LOAD_TIMEOUT" ]; then
 			echo timeout
 			return
 		fi
@@ -167,7 +168,7 @@ load=$(load_with_watch "$@")
 ktap=$(module_ktap_after "$anchor")
 if [ "$load" = timeout ]; then
 	printf '%s\n' "$ktap" | sed 's/^/  /'
-	ktap_print_msg "the load has not returned after ${SMC_IMM_LOAD_TIMEOUT:-60}s: the case after the last one reported is stuck in its smc (does the hypervisor resume the host at the smc rather than after it?)"
+	ktap_print_msg "the load has not returned after ${LOAD_TIMEOUT}s: the case after the last one reported is stuck in its smc (does the hypervisor resume the host at the smc rather than after it?)"
 	ktap_test_fail "${MODULE}_load_returns"
 	finish
 fi
