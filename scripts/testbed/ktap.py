@@ -165,13 +165,18 @@ def parse_console(kunit_dir, log_lines):
     verdict (PASS, SKIP or FAIL), the exit status the guest printed, every
     test down to the module's cases and the names of the tests that
     failed."""
-    kunit_parser = load_parser(str(kunit_dir))
     kind, body, status = section(log_lines)
     result = {"kind": kind, "exit_status": status, "tests": [], "errors": []}
     if kind is None:
         result["errors"].append("the guest never started a test")
     elif status is None:
         result["errors"].append("the test never finished")
+    try:
+        kunit_parser = load_parser(str(kunit_dir)) if kind else None
+    except ImportError:
+        result["errors"].append(f"no kunit_parser in {kunit_dir}: run 'make build' "
+                                "for this kernel first")
+        kind = None
     if kind == "selftest":
         for document in documents(body):
             runner = parse(kunit_parser, document)
