@@ -84,16 +84,11 @@ main() {
 		else
 			killed=$((killed + 1))
 		fi
-		entries+=("$(python3 -c 'import json, sys; print(json.dumps(dict(zip(("name", "host_tests", "kselftest"), sys.argv[1:]))))' \
-			"$name" "$host" "$guest")")
+		entries+=("$name" "$host" "$guest")
 	done
 	# Back to the handler as it is, so the next build starts from there.
 	"$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust >/dev/null
-	printf '%s\n' "${entries[@]}" | python3 -c '
-import json, sys
-mutants = [json.loads(line) for line in sys.stdin]
-json.dump({"kernel": sys.argv[1], "mutants": mutants}, open(sys.argv[2], "w"), indent=1)' \
-		"$KERNEL" "$results"
+	testbed mutants-record --out "$results" --kernel "$KERNEL" "${entries[@]}"
 	echo "mutants: $killed killed, $survived survived"
 	[ "$survived" -eq 0 ]
 }

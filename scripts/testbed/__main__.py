@@ -57,6 +57,17 @@ def cmd_summary(args):
                                        + record["failed"]) or "-")
 
 
+def cmd_mutants_record(args):
+    """build/mutants.json from scripts/mutants.sh's verdicts: NAME HOST
+    KSELFTEST, for each mutant."""
+    if len(args.verdicts) % 3:
+        sys.exit("mutants-record: give NAME HOST_TESTS KSELFTEST for each mutant")
+    triples = [args.verdicts[i:i + 3] for i in range(0, len(args.verdicts), 3)]
+    mutants = [dict(zip(("name", "host_tests", "kselftest"), t)) for t in triples]
+    with open(args.out, "w") as f:
+        json.dump({"kernel": args.kernel, "mutants": mutants}, f, indent=1)
+
+
 def cmd_parse(args):
     """The KTAP of a console log, parsed (as `kunit.py parse`)."""
     with open(args.log, errors="replace") as f:
@@ -106,6 +117,11 @@ def main(argv=None):
     p = sub.add_parser("killers", help="what killed a mutant, from its CPU-MODE.verdict.json")
     p.add_argument("record")
     p.set_defaults(func=cmd_killers)
+    p = sub.add_parser("mutants-record", help="build/mutants.json from the mutants' verdicts")
+    p.add_argument("--out", required=True)
+    p.add_argument("--kernel", required=True)
+    p.add_argument("verdicts", nargs="*", metavar="NAME HOST KSELFTEST")
+    p.set_defaults(func=cmd_mutants_record)
     p = sub.add_parser("summary", help="a boot's verdict on one line")
     p.add_argument("record")
     p.set_defaults(func=cmd_summary)
