@@ -9,9 +9,20 @@
 # whose first line may be "From: NAME <EMAIL>", the upstream author of a
 # backport), one branch per series. `git format-patch` writes every series
 # with a cover letter (hyp/glue/cover-KIND.txt) and the To/Cc of the tree's
-# get_maintainer.pl to build/patches/KERNEL/[DIRECTORY/]. Every patch must
-# then pass checkpatch.pl --strict, and every file come back out of
-# git mailinfo, git am, git send-email --dry-run and b4 as it went in.
+# get_maintainer.pl, with the people the messages' trailers name (the
+# authors and reviewers of the upstream commits the series builds on), to
+# build/patches/KERNEL/[DIRECTORY/]. Every patch must then pass
+# checkpatch.pl --strict, and every file come back out of git mailinfo,
+# git am, git send-email --dry-run and b4 as it went in.
+#
+# Where hyp/glue/KERNEL/kvmarm-base names an upstream kvmarm commit, the
+# series is first checked to apply to the files of that commit kept in
+# $CACHE_DIR/kvmarm/ (scripts/series_mail.py apply-check); the cover
+# letter says against what the series was built, booted and checked, and
+# names a base-commit only if the series applies to every file it touches
+# as kvmarm has it. A stable series is proposed to the KVM/arm64
+# maintainers first: it goes to them, not to stable@, with no send
+# command, until hyp/glue/KERNEL/series marks it stable-acked.
 # With --bisect, the kernel is built after every patch, and a stable
 # backport also booted with the kselftest (bisect_builds).
 set -euo pipefail
@@ -34,8 +45,14 @@ scratch=$CACHE_DIR/series/$KERNEL
 am_repo=$CACHE_DIR/series/$KERNEL.am
 out=$BUILD_ROOT/patches/$KERNEL
 allowlist=$glue/checkpatch-allowlist
-# The stable list, for the backports; everyone else comes from MAINTAINERS.
+# The stable list, for backports the KVM/arm64 maintainers have agreed to;
+# everyone else comes from MAINTAINERS and the messages' trailers.
 STABLE_LIST=stable@vger.kernel.org
+series_mail=$PROJECT_ROOT/scripts/series_mail.py
+kvmarm_base=$glue/$KERNEL/kvmarm-base
+# The result of the apply check (JSON), and the upstream base it gives.
+apply_json=
+base_commit=
 
 # The series of hyp/glue/KERNEL/series, in order: kind, directory, patches.
 series_kinds=()
@@ -48,8 +65,8 @@ read_series() {
 	while IFS=$'\t' read -r kind dir patches; do
 		case $kind in
 		'#'* | '') continue ;;
-		rfc | stable) ;;
-		*) die "$glue/$KERNEL/series: unknown kind '$kind' (rfc or stable)" ;;
+		rfc | stable | stable-acked) ;;
+		*) die "$glue/$KERNEL/series: unknown kind '$kind' (rfc, stable or stable-acked)" ;;
 		esac
 		series_kinds+=("$kind")
 		series_dirs+=("$dir")
@@ -105,7 +122,7 @@ warn_notes() {
 	local notes
 	while read -r notes; do
 		echo "warning: ${notes#"$PROJECT_ROOT"/}: this series is not ready to send as it is; do what it says first" >&2
-	done < <(find "$out" -name NOTES | sort)
+	done < <(find "$out" \( -name NOTES -o -name ACK-NEEDED \) | sort)
 }
 
 write_identity_note() {
@@ -210,9 +227,29 @@ series_out() {
 
 subject_prefix() {
 	case ${series_kinds[$1]} in
-	stable) echo "PATCH $KERNEL.y" ;;
+	stable | stable-acked) echo "PATCH $KERNEL.y" ;;
 	rfc) echo "RFC PATCH" ;;
 	esac
+}
+
+# Whether series I may be sent as it is: a stable series only once the
+# KVM/arm64 maintainers have agreed to it (kind stable-acked).
+sendable() {
+	[ "${series_kinds[$1]}" != stable ]
+}
+
+# The people the messages of series I name in their trailers (From: of a
+# backport, Signed-off-by, Reviewed-by, Acked-by, Suggested-by, Cc), but
+# the sender: the authors and reviewers of the upstream commits the series
+# builds on. get_maintainer.pl cannot find them: the scratch tree has no
+# history (--nogit).
+trailer_people() {
+	local patch
+	for patch in ${series_patches[$1]}; do
+		message_author "$patch"
+		message_body "$patch" |
+			sed -n 's/^\(Signed-off-by\|Reviewed-by\|Acked-by\|Suggested-by\|Cc\): *\(.*<[^>]*@[^>]*>\)$/\2/p'
+	done | grep -vF "<$ident_email>" | awk '!seen[$0]++' || true
 }
 
 # get_maintainer.pl ROLE-OPTIONS PATCH...: addresses, one a line. No git
@@ -224,28 +261,29 @@ get_maintainer() {
 }
 
 # The recipients of series I, into the arrays `to` and `cc`: for a
-# backport, the stable list, Cc the maintainers, reviewers, lists and the
-# upstream authors; for the RFC, the maintainers of the files it touches,
-# Cc their reviewers, the lists, and the maintainers of the subsystems
-# MAINTAINERS ties to its content by keyword (Rust, clang).
+# backport the maintainers have agreed to, the stable list, Cc the
+# maintainers, reviewers, lists and the upstream authors and reviewers; for
+# one they have not (kind stable), the same but for the stable list: it is
+# a question to the maintainers; for the RFC, the maintainers of the files
+# it touches, Cc their reviewers, the lists, the maintainers of the
+# subsystems MAINTAINERS ties to its content by keyword (Rust, clang) and
+# the people its messages name.
 to=()
 cc=()
 series_to=()
 recipients() {
-	local i=$1 tmp patch
+	local i=$1 tmp
 	tmp=$(mktemp -d)
 	git -C "$scratch" format-patch -q -o "$tmp" "$(series_start "$i")..series-$i"
-	if [ "${series_kinds[i]}" = stable ]; then
+	if [ "${series_kinds[i]}" = stable-acked ]; then
 		mapfile -t to <<<"$STABLE_LIST"
-		mapfile -t cc < <({
-			get_maintainer --m --r --l "$tmp"/*.patch
-			for patch in ${series_patches[i]}; do message_author "$patch"; done
-		} | awk '!seen[$0]++')
 	else
 		mapfile -t to < <(get_maintainer --m --nor --nol --nokeywords "$tmp"/*.patch)
-		mapfile -t cc < <(get_maintainer --m --r --l "$tmp"/*.patch |
-			grep -vxF -f <(printf '%s\n' "${to[@]}"))
 	fi
+	mapfile -t cc < <({
+		get_maintainer --m --r --l "$tmp"/*.patch
+		trailer_people "$i"
+	} | awk '!seen[$0]++' | grep -vxF -f <(printf '%s\n' "${to[@]}") || true)
 	rm -rf "$tmp"
 	if [ -z "${to[0]:-}" ]; then
 		die "get_maintainer.pl found no maintainer for series ${series_dirs[i]}; run it by hand in $scratch to see why"
@@ -253,13 +291,20 @@ recipients() {
 	series_to[i]=$(printf '%s\n' "${to[@]}")
 }
 
-# The sentence about the base: Debian's tree, not an upstream commit.
+# The paragraph about the base: what the series was built and booted on
+# (Debian's tree), what upstream tree it was checked to apply to, and why
+# there is a base-commit or none.
 base_text() {
 	local i=$1 pristine text
 	pristine=$(pristine_tree 2>/dev/null)
-	text="The series is against Debian's linux-source-$KERNEL $(cat "$pristine/.debian-version") (Linux $(make -s -C "$pristine" kernelversion) with Debian's changes). The base-commit below is that tree committed as-is into a scratch git tree: it is not an upstream commit."
+	text="Built and booted on Debian's linux-source-$KERNEL $(cat "$pristine/.debian-version") (Linux $(make -s -C "$pristine" kernelversion) with Debian's changes), the tree the testbed builds."
+	if [ -n "$apply_json" ]; then
+		text+=" $(python3 "$series_mail" base-text "$apply_json")"
+	else
+		text+=" It was not checked against an upstream tree, and has no base-commit: Debian's tree is no upstream commit. Before it is sent to be applied, it must be rebased onto the current linux-$KERNEL.y and checked there."
+	fi
 	if [ "$i" -gt 0 ]; then
-		text="$text The prerequisite-patch-id lines are the patches of the series this one applies on top of."
+		text+=" It applies on top of the series before it."
 	fi
 	fold -s -w 72 <<<"$text" | sed 's/ *$//'
 }
@@ -267,12 +312,20 @@ base_text() {
 # The cover letter, from hyp/glue/cover-KIND.txt with the tree's own
 # paragraph, this testbed's last results and the base.
 cover_text() {
-	local i=$1 kind=${series_kinds[$1]} text tree_part results base
+	local i=$1 kind=${series_kinds[$1]%-acked} text tree_part results base
 	if [ ! -f "$glue/cover-$kind.txt" ] || [ ! -f "$glue/$KERNEL/cover-$kind.txt" ]; then
 		die "a $kind series needs its cover letter: $glue/cover-$kind.txt and $glue/$KERNEL/cover-$kind.txt"
 	fi
 	text=$(<"$glue/cover-$kind.txt")
 	tree_part=$(<"$glue/$KERNEL/cover-$kind.txt")
+	# make hyp-report's numbers, from the builds this checkout holds (it
+	# reads their kvm_nvhe.o; it builds nothing).
+	rm -f "$BUILD_ROOT/hyp-report-$KERNEL.tsv"
+	if [ "$kind" = rfc ]; then
+		"$PROJECT_ROOT/scripts/hyp-report.sh" --tsv "$KERNEL" >"$BUILD_ROOT/hyp-report-$KERNEL.tsv.new" 2>/dev/null &&
+			mv "$BUILD_ROOT/hyp-report-$KERNEL.tsv.new" "$BUILD_ROOT/hyp-report-$KERNEL.tsv"
+		rm -f "$BUILD_ROOT/hyp-report-$KERNEL.tsv.new"
+	fi
 	results=$(python3 "$PROJECT_ROOT/scripts/series-results.py" "$BUILD_ROOT" "$KERNEL" "$kind")
 	base=$(base_text "$i")
 	text=${text//@TREE@/$tree_part}
@@ -291,19 +344,62 @@ format_one() {
 	# description of the branch it formats.
 	git -C "$scratch" config "branch.series-$i.description" "$(cover_text "$i")"
 	mkdir -p "$dir"
+	# No --base: the scratch tree's baseline is Debian's tarball committed
+	# as-is, which no bot or maintainer can find. An upstream base-commit,
+	# if the apply check gives one, goes where format-patch puts it.
 	git -C "$scratch" format-patch -q -o "$dir" --cover-letter \
 		--cover-from-description=subject --subject-prefix="$(subject_prefix "$i")" \
-		--base=baseline --thread=shallow "${args[@]}" \
+		--no-base --thread=shallow "${args[@]}" \
 		"$(series_start "$i")..series-$i"
-	[ ! -f "$glue/$KERNEL/notes-${series_kinds[i]}.txt" ] ||
-		cp "$glue/$KERNEL/notes-${series_kinds[i]}.txt" "$dir/NOTES"
-	# What a sender runs, with the recipients spelled out, less --dry-run.
-	{
-		printf 'git send-email \\\n'
-		printf '\t--to=%q \\\n' "${to[@]}"
-		printf '\t%s/*.patch\n' "${dir#"$PROJECT_ROOT"/}"
-	} >"$dir/SEND-EMAIL"
+	[ -z "$base_commit" ] || add_base_commit "$dir/0000-cover-letter.patch"
+	[ ! -f "$glue/$KERNEL/notes-${series_kinds[i]%-acked}.txt" ] ||
+		cp "$glue/$KERNEL/notes-${series_kinds[i]%-acked}.txt" "$dir/NOTES"
+	if sendable "$i"; then
+		# What a sender runs, with the recipients spelled out, less --dry-run.
+		{
+			printf 'git send-email \\\n'
+			printf '\t--to=%q \\\n' "${to[@]}"
+			printf '\t%s/*.patch\n' "${dir#"$PROJECT_ROOT"/}"
+		} >"$dir/SEND-EMAIL"
+	else
+		write_ack_needed "$dir"
+	fi
 	step "series ${series_kinds[i]}: $(find "$dir" -name '*.patch' | wc -l) files in $dir (To: ${#to[@]}, Cc: ${#cc[@]})"
+}
+
+# add_base_commit COVER: the base-commit line, after the diffstat and
+# before the signature, as format-patch --base writes it.
+add_base_commit() {
+	local cover=$1
+	awk -v base="$base_commit" '
+		!done && $0 == "-- " { print "base-commit: " base; done = 1 }
+		{ print }
+		END { if (!done) exit 1 }' "$cover" >"$cover.new" ||
+		die "$cover has no signature line to put the base-commit before"
+	mv "$cover.new" "$cover"
+}
+
+# Why a stable series the KVM/arm64 maintainers have not agreed to has no
+# send command, and what makes it sendable.
+write_ack_needed() {
+	cat >"$1/ACK-NEEDED" <<-EOF
+		This stable series is not to be sent to $STABLE_LIST yet.
+
+		Stable takes a backport of a KVM/arm64 change when the KVM/arm64
+		maintainers agree that it belongs there; the upstream commits carry
+		no Cc: stable tag. So the series is addressed to them (To:, from
+		get_maintainer.pl) with the upstream authors and reviewers in Cc,
+		as a question: do you want these in $KERNEL.y? It has no send
+		command until they have answered yes.
+
+		Once they have:
+		  1. add their Acked-by to each message in hyp/glue/$KERNEL/*.txt;
+		  2. change the series' kind from 'stable' to 'stable-acked' in
+		     hyp/glue/$KERNEL/series;
+		  3. do what NOTES says, if there is one;
+		  4. make patches KERNEL=$KERNEL, which then addresses the series
+		     to $STABLE_LIST and writes its SEND-EMAIL.
+	EOF
 }
 
 format_series() {
@@ -494,16 +590,57 @@ check_b4() {
 			die "b4 am cannot read ${dir#"$PROJECT_ROOT"/} as a thread (see above)"
 		}
 		count=$(patch_files "$i" | wc -l)
-		base=$(git -C "$scratch" rev-parse baseline)
+		if [ -n "$base_commit" ]; then
+			base_ok() { grep -q "$base_commit" <<<"$log"; }
+		else
+			base_ok() { ! grep -qE 'base-commit:? *[0-9a-f]{40}' <<<"$log"; }
+		fi
 		if ! grep -q "^Total patches: $count\$" <<<"$log" || grep -qE 'WARNING|ERROR|Traceback' <<<"$log" ||
-			! grep -q "base-commit $base" <<<"$log"; then
+			! base_ok; then
 			printf '%s\n' "$log" >&2
-			die "b4 am does not see ${dir#"$PROJECT_ROOT"/} as a complete series of $count patches on base-commit $base (see above)"
+			die "b4 am does not see ${dir#"$PROJECT_ROOT"/} as a complete series of $count patches on base-commit ${base_commit:-(none)} (see above)"
 		fi
 		rm -rf "$work/out"
 	done
 	rm -rf "$work"
-	echo "mail: b4 am reads every series as a complete thread with its base-commit"
+	echo "mail: b4 am reads every series as a complete thread, base-commit ${base_commit:-none}"
+}
+
+# The series against kvmarm's files at the commit hyp/glue/KERNEL/kvmarm-base
+# names (scripts/series_mail.py): the result is printed, kept in
+# build/patches/KERNEL/APPLY-CHECK, and said in the cover letter; the commit
+# becomes the base-commit only if the series applies to every file it
+# touches as kvmarm has it. No kvmarm-base, no check (6.12: stable series
+# are rebased onto linux-6.12.y when they are sent).
+check_kvmarm_apply() {
+	local patches=() patch report
+	[ -f "$kvmarm_base" ] || return 0
+	for patch in $(all_patches); do patches+=("$glue/$KERNEL/$patch"); done
+	apply_json=$CACHE_DIR/series/$KERNEL.apply.json
+	mkdir -p "${apply_json%/*}"
+	report=$(python3 "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" \
+		"$apply_json" "${patches[@]}") ||
+		die "the apply check could not run (see above); fix ${kvmarm_base#"$PROJECT_ROOT"/}"
+	printf '%s\n' "$report"
+	if [ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$apply_json")" = applies ]; then
+		base_commit=$(sed -n 's/^commit[[:space:]]*//p' "$kvmarm_base")
+	fi
+	apply_report=$report
+}
+apply_report=
+
+# The series as generated must be what its kind allows (scripts/series_mail.py
+# check-out): no stable@ and no send command before the maintainers agree,
+# no base-commit but an upstream one.
+check_output() {
+	local i
+	for i in "${!series_kinds[@]}"; do
+		python3 "$series_mail" check-out "$(series_out "$i")" "${series_kinds[i]}" \
+			${base_commit:+"$base_commit"} ||
+			die "build/patches/$KERNEL: the series ${series_dirs[i]} is not what a ${series_kinds[i]} series may be (see above)"
+	done
+	[ -z "$apply_report" ] || printf '%s\n' "$apply_report" >"$out/APPLY-CHECK"
+	echo "mail: every series is addressed as its kind allows, base-commit ${base_commit:-none}"
 }
 
 # Every patch must build on its own, with the Rust handler's option off,
@@ -516,7 +653,7 @@ bisect_builds() {
 	bisect_results=()
 	for i in "${!series_kinds[@]}"; do
 		last_stable=
-		[ "${series_kinds[i]}" != stable ] || last_stable=${series_patches[i]##* }
+		[ "${series_kinds[i]#stable}" = "${series_kinds[i]}" ] || last_stable=${series_patches[i]##* }
 		for patch in ${series_patches[i]}; do
 			applied+=("$patch")
 			grep -q '^+config NVHE_RUST_HOST_SMC$' "$glue/$KERNEL/$patch" && option_exists=true
@@ -524,7 +661,7 @@ bisect_builds() {
 				[ "$option" = n ] || $option_exists || continue
 				bisect_build "$option" "${applied[@]}"
 			done
-			[ "${series_kinds[i]}" != stable ] ||
+			[ "${series_kinds[i]#stable}" = "${series_kinds[i]}" ] ||
 				bisect_boot "$patch" "$([ "$patch" = "$last_stable" ] && echo PASS)"
 		done
 	done
@@ -566,6 +703,7 @@ main() {
 	read_series
 	check_series_is_rust_variant
 	choose_identity
+	check_kvmarm_apply
 	make_baseline
 	commit_series
 	format_series
@@ -574,10 +712,12 @@ main() {
 	check_am
 	check_send_email
 	check_b4
+	check_output
 	[ "$BISECT" != --bisect ] || bisect_builds
 	find "$out" -type f -printf '%P\n' | sort | sed "s|^|patches: build/patches/$KERNEL/|"
 	warn_identity
 	warn_notes
+	[ -z "$apply_report" ] || printf '%s\n' "$apply_report" | grep '^apply: [^ ]' | head -n 1 >&2
 }
 
 # On one line, so that bash has read all it will run before main runs: an

@@ -6,7 +6,9 @@
 
 Reads what this testbed's last runs left in BUILD_DIR: results.json
 (scripts/testbed/check.py: the verdict of every QEMU boot of the matrix),
-mutants.json (scripts/mutants.sh) and bench/bench.json (scripts/bench.sh).
+mutants.json (scripts/mutants.sh), bench/bench.json (scripts/bench.sh) and
+hyp-report-KERNEL.tsv (scripts/hyp-report.sh --tsv over the builds that
+BUILD_DIR holds, written by scripts/patches.sh).
 Prints the cover letter's test paragraph for KERNEL's series of KIND
 (rfc or stable): the boots of KERNEL with the module's case totals, the
 mutants and the round trips. Whatever was not run says so: a cover letter
@@ -139,6 +141,35 @@ def bench_lines(bench, kernel, kind, when=""):
                  + "; ".join(parts) + when + ".")]
 
 
+def hyp_report_lines(path, kernel, kind):
+    """The handler's .hyp.text bytes and path lengths, Rust against the C
+    of the same tree and profile (make hyp-report)."""
+    if kind == "stable":
+        return []
+    try:
+        rows = [line.split("\t") for line in path.read_text().splitlines() if line]
+    except FileNotFoundError:
+        return [item(f"Size and path length, Rust vs C (make hyp-report): not run "
+                     f"for {kernel} (no build of both handlers in {path.parent}).")]
+    by = {(r[1], r[2]): r for r in rows if len(r) == 7 and r[0] == kernel}
+    parts = []
+    for profile in ("minimal", "hardened"):
+        rust = by.get(("rust", profile))
+        c = by.get(("backport", profile)) or by.get(("stock", profile))
+        if not rust or not c:
+            continue
+        lto = ", LTO" if rust[3] == "yes" else ""
+        parts.append(f"{profile} config{lto}: .hyp.text of the handling code "
+                     f"{rust[4]} bytes against C's {c[4]} ({int(rust[4]) - int(c[4]):+}); "
+                     f"instructions for a rejected smc #1 {rust[5]} against {c[5]}, "
+                     f"for smc #0 up to the PSCI relay {rust[6]} against {c[6]}")
+    if not parts:
+        return [item(f"Size and path length, Rust vs C (make hyp-report): no pair of "
+                     f"Rust and C builds of one profile of {kernel} to compare.")]
+    return [item("Size and path length, Rust vs C, from the kvm_nvhe.o of each build "
+                 "(make hyp-report): " + "; ".join(parts) + ".")]
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("rfc", "stable"):
         sys.exit(__doc__.strip().splitlines()[2].strip())
@@ -156,6 +187,7 @@ def main():
                           written(build / "mutants.json", results))
     lines += bench_lines(load(build / "bench" / "bench.json"), kernel, kind,
                          written(build / "bench" / "bench.json", results))
+    lines += hyp_report_lines(build / f"hyp-report-{kernel}.tsv", kernel, kind)
     print("\n".join(lines))
 
 
