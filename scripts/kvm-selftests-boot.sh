@@ -43,7 +43,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 
 kvm=$("$PROJECT_ROOT/scripts/kvm-selftests.sh" "$KERNEL")
 mkdir -p "$out"
-rm -f "$out/console.log" "$out/ktap.json"
+rm -f "$out/console.log" "$out/console.ts" "$out/ktap.json"
 
 list=${list_arg:-$kvm/tests.tsv}
 if [ -n "$only" ]; then
@@ -86,8 +86,11 @@ timeout "$BOOT_TIMEOUT" qemu-system-aarch64 -M virt,virtualization=on,gic-versio
 	-append "console=ttyAMA0 panic=-1 $mode_args pkvm_smc_run=kvm-selftests" \
 	</dev/null 2>&1 |
 	# console.ts: each line with the seconds since QEMU started.
-	awk -v ts="$out/console.ts" -v t0="$start" '
-		{ sub(/\r$/, ""); print; fflush(); printf "%4d %s\n", systime() - t0, $0 >ts; fflush(ts) }' >"$out/console.log"
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		printf '%s\n' "$line"
+		printf '%4d %s\n' $(($(date +%s) - start)) "$line" >>"$out/console.ts"
+	done >"$out/console.log"
 status=${PIPESTATUS[0]}
 set -e
 step "QEMU exited $status after $(($(date +%s) - start)) s"

@@ -168,7 +168,7 @@ static bool imm_in_sweep(uint32_t imm)
 	return !(imm & (imm - 1)) || !(inverse & (inverse - 1)) || !(imm % 0x101);
 }
 
-static void guest_code(uint64_t test_case)
+static void guest_test_case(enum test_case test_case)
 {
 	struct smccc_regs r;
 	uint32_t imm;
@@ -223,8 +223,20 @@ static void guest_code(uint64_t test_case)
 			       "hvc #1 with PSCI_VERSION filtered to userspace: x0 = 0x%lx, expected 0x%lx",
 			       r.x0, USER_ANSWER);
 		break;
+	default:
+		GUEST_FAIL("no test case %u", test_case);
 	}
+}
 
+/* Every case in turn, in one VM: a VM costs seconds under QEMU's TCG. */
+static void guest_code(void)
+{
+	enum test_case test_case;
+
+	for (test_case = 0; test_case < NR_TEST_CASES; test_case++) {
+		guest_test_case(test_case);
+		GUEST_SYNC(test_case);
+	}
 	GUEST_DONE();
 }
 
@@ -258,52 +270,56 @@ static void handle_hypercall(struct kvm_vcpu *vcpu, unsigned int *nr_exits)
 	(*nr_exits)++;
 }
 
-static void run_test_case(enum test_case test_case)
+int main(void)
 {
+	enum test_case test_case = 0;
 	unsigned int nr_exits = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
 
+	ksft_print_header();
+	ksft_set_plan(NR_TEST_CASES);
+
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	if (test_case == SMC1_NOT_FORWARDED_TO_USER)
-		forward_psci_version_to_user(vm);
-	vcpu_args_set(vcpu, 1, test_case);
+	/* Only SMC1_NOT_FORWARDED_TO_USER calls PSCI_VERSION. */
+	forward_psci_version_to_user(vm);
 
 	for (;;) {
 		vcpu_run(vcpu);
-		if (vcpu->run->exit_reason == KVM_EXIT_HYPERCALL &&
-		    test_case == SMC1_NOT_FORWARDED_TO_USER) {
+		if (vcpu->run->exit_reason == KVM_EXIT_HYPERCALL) {
+			TEST_ASSERT(test_case == SMC1_NOT_FORWARDED_TO_USER,
+				    "%s: a call reached userspace (function 0x%llx, flags 0x%llx)",
+				    test_case_name[test_case], vcpu->run->hypercall.nr,
+				    vcpu->run->hypercall.flags);
 			handle_hypercall(vcpu, &nr_exits);
 			continue;
 		}
 		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_SYNC:
+			TEST_ASSERT(uc.args[1] == test_case,
+				    "guest finished case %lu, expected %u",
+				    uc.args[1], test_case);
+			if (test_case == SMC1_NOT_FORWARDED_TO_USER)
+				TEST_ASSERT(nr_exits == 2,
+					    "%u calls reached userspace, expected 2",
+					    nr_exits);
+			ksft_test_result_pass("%s\n", test_case_name[test_case]);
+			test_case++;
+			break;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 			break;
 		case UCALL_DONE:
-			goto done;
+			TEST_ASSERT(test_case == NR_TEST_CASES,
+				    "guest done after %u cases", test_case);
+			kvm_vm_free(vm);
+			ksft_finished();
+			return 0;
 		default:
 			TEST_FAIL("unexpected exit: %s, ucall %lu",
 				  exit_reason_str(vcpu->run->exit_reason),
 				  uc.cmd);
 		}
 	}
-done:
-	if (test_case == SMC1_NOT_FORWARDED_TO_USER)
-		TEST_ASSERT(nr_exits == 2,
-			    "%u calls reached userspace, expected 2", nr_exits);
-	kvm_vm_free(vm);
-	ksft_test_result_pass("%s\n", test_case_name[test_case]);
-}
-
-int main(void)
-{
-	enum test_case test_case;
-
-	ksft_print_header();
-	ksft_set_plan(NR_TEST_CASES);
-	for (test_case = 0; test_case < NR_TEST_CASES; test_case++)
-		run_test_case(test_case);
-	ksft_finished();
 }
