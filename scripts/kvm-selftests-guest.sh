@@ -24,10 +24,15 @@ list=$dir/tests.tsv
 rows=$(grep -v -e '^#' -e '^test	' -e '^$' "$list" | cut -f1,2)
 total=$(echo "$rows" | grep -c .)
 
+# Centiseconds since boot, without leading zeros (sh reads 08 as octal).
 uptime_cs() {
-	local up
+	local up cs
 	read -r up _ </proc/uptime
-	echo "${up%.*}${up#*.}"
+	cs=${up%.*}${up#*.}
+	while [ "${cs#0}" != "$cs" ]; do
+		cs=${cs#0}
+	done
+	echo "${cs:-0}"
 }
 
 echo "TAP version 13"

@@ -52,52 +52,58 @@ if [ -f "$dest/.complete" ]; then
 	exit 0
 fi
 
-step "building the KVM selftests of $KERNEL ($(cat "$src/.debian-version")) with ${CROSS_COMPILE}gcc"
-work=$dest.partial
-rm -rf "$work"
-mkdir -p "$work/obj/tools" "$work/out" "$work/usr"
-log=$work/build.log
-build() {
-	# The uapi headers, as `make headers` would install them into the tree.
-	nice -n 10 make -C "$src" O="$work/obj" ARCH=arm64 INSTALL_HDR_PATH="$work/usr" \
-		-j"$(build_jobs)" headers_install
-	# LDFLAGS on the command line replaces the suite's +=, hence -pthread
-	# and -no-pie again. The second makefile adds smc_imm_guest.
-	nice -n 10 make -C "$suite" -f Makefile -f "$OURS/smc_imm_guest.mk" \
-		ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
-		OUTPUT="$work/out" abs_objdir="$work/obj" \
-		INSTALL_HDR_PATH="$work/usr" KHDR_INCLUDES="-isystem $work/usr/include" \
-		LDFLAGS="-static -pthread -no-pie" -j"$(build_jobs)" all
-}
-if ! build >"$log" 2>&1; then
-	tail -n 30 "$log" >&2
-	die "the KVM selftests of $KERNEL did not build (log: $log)"
-fi
-
-# The programs, flat: every executable ELF the build made.
-mkdir -p "$work/bin"
-while IFS= read -r -d '' prog; do
-	if file -b "$prog" | grep -q 'ELF 64-bit LSB executable, ARM aarch64.*statically linked'; then
-		name=$(basename "$prog")
-		[ -e "$work/bin/$name" ] && die "two programs named $name in the suite"
-		# Without DWARF, a third smaller: the initramfs holds them all.
-		"${CROSS_COMPILE}strip" --strip-debug -o "$work/bin/$name" "$prog"
+# One build of a kernel's suite at a time: boots in parallel take turns,
+# and the second finds the first's result.
+build_suite() {
+	[ -f "$dest/.complete" ] && return
+	step "building the KVM selftests of $KERNEL ($(cat "$src/.debian-version")) with ${CROSS_COMPILE}gcc"
+	work=$dest.partial
+	rm -rf "$work"
+	mkdir -p "$work/obj/tools" "$work/out" "$work/usr"
+	log=$work/build.log
+	build() {
+		# The uapi headers, as `make headers` would install them into the tree.
+		nice -n 10 make -C "$src" O="$work/obj" ARCH=arm64 INSTALL_HDR_PATH="$work/usr" \
+			-j"$(build_jobs)" headers_install
+		# LDFLAGS on the command line replaces the suite's +=, hence -pthread
+		# and -no-pie again. The second makefile adds smc_imm_guest.
+		nice -n 10 make -C "$suite" -f Makefile -f "$OURS/smc_imm_guest.mk" \
+			ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
+			OUTPUT="$work/out" abs_objdir="$work/obj" \
+			INSTALL_HDR_PATH="$work/usr" KHDR_INCLUDES="-isystem $work/usr/include" \
+			LDFLAGS="-static -pthread -no-pie" -j"$(build_jobs)" all
+	}
+	if ! build >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		die "the KVM selftests of $KERNEL did not build (log: $log)"
 	fi
-done < <(find "$work/out" -type f -perm -u+x -print0)
-[ -x "$work/bin/smc_imm_guest" ] || die "smc_imm_guest was not built (log: $log)"
-# The list, with this kernel's rows only, each of whose program was built.
-awk -F'\t' -v k="$KERNEL" '/^#/ || $1 == "test" || $3 == "all" || $3 == k' \
-	"$OURS/tests.tsv" >"$work/tests.tsv"
-while read -r name; do
-	[ -x "$work/bin/$name" ] || die "selftests/kvm/tests.tsv lists $name, which the $KERNEL suite does not build"
-done < <(awk -F'\t' '!/^#/ && $1 != "test" { print $1 }' "$work/tests.tsv")
-cp "$PROJECT_ROOT/scripts/kvm-selftests-guest.sh" "$work/run.sh"
-# Only what the guest needs is kept (the objects and headers are not).
-mv "$log" "$work/build.log.keep"
-rm -rf "${work:?}/obj" "${work:?}/out" "${work:?}/usr"
-mv "$work/build.log.keep" "$work/build.log"
-touch "$work/.complete"
-rm -rf "$dest"
-mv "$work" "$dest"
-step "$(find "$dest/bin" -type f | wc -l) KVM selftests in $dest"
+
+	# The programs, flat: every executable ELF the build made.
+	mkdir -p "$work/bin"
+	while IFS= read -r -d '' prog; do
+		if file -b "$prog" | grep -q 'ELF 64-bit LSB executable, ARM aarch64.*statically linked'; then
+			name=$(basename "$prog")
+			[ -e "$work/bin/$name" ] && die "two programs named $name in the suite"
+			# Without DWARF, a third smaller: the initramfs holds them all.
+			"${CROSS_COMPILE}strip" --strip-debug -o "$work/bin/$name" "$prog"
+		fi
+	done < <(find "$work/out" -type f -perm -u+x -print0)
+	[ -x "$work/bin/smc_imm_guest" ] || die "smc_imm_guest was not built (log: $log)"
+	# The list, with this kernel's rows only, each of whose program was built.
+	awk -F'\t' -v k="$KERNEL" '/^#/ || $1 == "test" || $3 == "all" || $3 == k' \
+		"$OURS/tests.tsv" >"$work/tests.tsv"
+	while read -r name; do
+		[ -x "$work/bin/$name" ] || die "selftests/kvm/tests.tsv lists $name, which the $KERNEL suite does not build"
+	done < <(awk -F'\t' '!/^#/ && $1 != "test" { print $1 }' "$work/tests.tsv")
+	cp "$PROJECT_ROOT/scripts/kvm-selftests-guest.sh" "$work/run.sh"
+	# Only what the guest needs is kept (the objects and headers are not).
+	mv "$log" "$work/build.log.keep"
+	rm -rf "${work:?}/obj" "${work:?}/out" "${work:?}/usr"
+	mv "$work/build.log.keep" "$work/build.log"
+	touch "$work/.complete"
+	rm -rf "$dest"
+	mv "$work" "$dest"
+	step "$(find "$dest/bin" -type f | wc -l) KVM selftests in $dest"
+}
+with_lock "kvm-selftests-$KERNEL" build_suite
 echo "$dest"

@@ -308,6 +308,7 @@ int main(void)
 			test_case++;
 			break;
 		case UCALL_ABORT:
+			ksft_test_result_fail("%s\n", test_case_name[test_case]);
 			REPORT_GUEST_ASSERT(uc);
 			break;
 		case UCALL_DONE:
