@@ -9,6 +9,9 @@
 #       the installed kselftests (/kselftest), through run_kselftest.sh
 #   pkvm_smc_run=insmod
 #       smc_imm_test.ko with a plain insmod, as a user loading it by hand
+#   pkvm_smc_run=kvm-selftests
+#       the kernel's KVM selftests and smc_imm_guest (/kvm-selftests,
+#       scripts/kvm-selftests.sh), through scripts/kvm-selftests-guest.sh
 #   pkvm_smc_bench=N
 #       N loads of the benchmark module, each one measurement
 /bin/busybox --install -s
@@ -69,6 +72,12 @@ insmod)
 	echo "# insmod exit=$?"
 	module_ktap_status
 	echo "pkvm-smc-imm: insmod exit=$?"
+	;;
+kvm-selftests)
+	# Parsed as the kselftest runner's output is.
+	echo "pkvm-smc-imm: selftest begin"
+	/kvm-selftests/run.sh /kvm-selftests
+	echo "pkvm-smc-imm: selftest exit=$?"
 	;;
 *)
 	tests=$(cmdline_value pkvm_smc_tests | sed 's/,/ -t /g')
