@@ -66,7 +66,8 @@ busybox=$CACHE_DIR/busybox/bin/busybox
 log=$out/$CPU-$MODE.log
 # A verdict is this boot's or none: never an earlier boot's.
 rm -f "$out/$CPU-$MODE.verdict.json"
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+read -r cpus memory default_timeout < <(testbed machine "$CPU" "$MODE")
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-$default_timeout}
 # BENCH_REPS=N runs the benchmark module N times instead of the selftest,
 # on one CPU with -icount so that the guest's counter counts instructions
 # (scripts/bench.sh).
@@ -92,6 +93,10 @@ guest_cmdline() {
 	fi
 	case $MODE in
 	insmod | pkvm-fail) run=insmod ;;
+	kvm | kvm-vhe)
+		echo "pkvm_smc_run=kvm-selftests"
+		return
+		;;
 	esac
 	# The selftest passes smc_imm_test.* on to the module, as modprobe does.
 	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests $module_params"
@@ -114,8 +119,24 @@ make_initramfs() {
 		echo "file /init $PROJECT_ROOT/scripts/guest-init.sh 0755 0 0"
 		(cd "$kselftest" && find . -mindepth 1 -type d -printf 'dir /kselftest/%P 0755 0 0\n')
 		(cd "$kselftest" && find . -type f -printf "file /kselftest/%P $kselftest/%P %m 0 0\n")
+		[ -z "$kvm" ] || kvm_selftests_files
 	} >"$spec"
 	"$out/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
+}
+
+# The KVM selftests (scripts/kvm-selftests.sh) as /kvm-selftests: the
+# runner, the list and only the programs it names (all of them would be
+# tens of megabytes to unpack).
+kvm_selftests_files() {
+	local name
+	echo "dir /kvm-selftests 0755 0 0"
+	echo "dir /kvm-selftests/bin 0755 0 0"
+	echo "file /kvm-selftests/run.sh $kvm/run.sh 0755 0 0"
+	echo "file /kvm-selftests/tests.tsv $kvm/tests.tsv 0644 0 0"
+	awk -F'\t' '!/^#/ && $1 != "test" && NF { print $1 }' "$kvm/tests.tsv" |
+		while read -r name; do
+			echo "file /kvm-selftests/bin/$name $kvm/bin/$name 0755 0 0"
+		done
 }
 
 # Relays the guest's test output (between its markers) as it comes.
@@ -133,14 +154,17 @@ fail_with_log() {
 	die "$1"
 }
 
-cpus=4
 qemu_extra=()
 if [ -n "$BENCH_REPS" ]; then
 	log=$out/$CPU-$MODE-bench.log
 	cpus=1
 	qemu_extra=(-icount shift=0)
 fi
-machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m 1G)
+machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m "$memory")
+kvm=
+case $MODE in
+kvm | kvm-vhe) kvm=$("$PROJECT_ROOT/scripts/kvm-selftests.sh" "$KERNEL") ;;
+esac
 if [ "$MODE" = pkvm-fail ] && ! grep -q early_pkvm_fail_init "$out/System.map"; then
 	die "$name has no kvm-arm.pkvm_fail_init (hyp/glue/$KERNEL/selftest-support.patch): use HANDLER=rust"
 fi
@@ -149,7 +173,9 @@ fi
 # exceptions.
 scan=$out/$CPU-$MODE.qemu-int
 scan_pid=
-if [ -z "$BENCH_REPS" ]; then
+scan_status=0
+scan_args=$(testbed scan-args "$MODE")
+if [ -z "$BENCH_REPS" ] && [ -n "$scan_args" ]; then
 	rm -f "$scan.fifo"
 	mkfifo "$scan.fifo"
 	# The scanner reads the FIFO from its standard input, opened here before
@@ -162,8 +188,8 @@ if [ -z "$BENCH_REPS" ]; then
 	# shellcheck disable=SC2094 # both ends of one FIFO, on purpose
 	exec 7<>"$scan.fifo" 9<"$scan.fifo" 8>"$scan.fifo"
 	exec 7<&-
-	# shellcheck disable=SC2046 # scan-args prints a list of options
-	python3 "$PROJECT_ROOT/scripts/qemu_int_scan.py" $(testbed scan-args "$MODE") \
+	# shellcheck disable=SC2086 # scan-args prints a list of options
+	python3 "$PROJECT_ROOT/scripts/qemu_int_scan.py" $scan_args \
 		--tail-out "$scan.tail" --json-out "$scan.json" - \
 		<&9 9<&- >"$scan.txt" 2>&1 8>&- &
 	scan_pid=$!
@@ -180,7 +206,6 @@ timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
 	-append "console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)" \
 	</dev/null 2>&1 8>&- | relay_ktap 8>&-
 qemu_status=${PIPESTATUS[0]}
-scan_status=0
 if [ -n "$scan_pid" ]; then
 	exec 8>&-
 	wait "$scan_pid"
@@ -200,10 +225,10 @@ if [ -n "$BENCH_REPS" ]; then
 	sed -n '/^pkvm-smc-imm: bench begin$/,/^pkvm-smc-imm: bench end$/p' "$log" | grep '^bench: '
 	exit 0
 fi
-grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
+[ -z "$scan_pid" ] || grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
 step "console log: $log"
 # The one verdict (scripts/testbed/verdict.py), kept beside the log as
 # CPU-MODE.verdict.json: what make check, the mutants and the series read.
 testbed verdict --build "$name" --qemu-status "$qemu_status" \
-	--scan-status "$scan_status" --timeout "$BOOT_TIMEOUT" \
+	--scan-status "$([ -n "$scan_pid" ] && echo "$scan_status" || echo none)" --timeout "$BOOT_TIMEOUT" \
 	"$KERNEL" "$HANDLER" "$PROFILE" "$CPU" "$MODE"

@@ -94,8 +94,8 @@ cpu_has_vhe() {
 
 check_mode() {
 	case $1 in
-	hvhe | nvhe | vhe | insmod | pkvm-fail) ;;
-	*) die "unknown MODE '$1'; use MODE=hvhe, nvhe, vhe, insmod or pkvm-fail" ;;
+	hvhe | nvhe | vhe | insmod | pkvm-fail | kvm | kvm-vhe) ;;
+	*) die "unknown MODE '$1'; use MODE=hvhe, nvhe, vhe, insmod, pkvm-fail, kvm or kvm-vhe" ;;
 	esac
 }
 

@@ -38,6 +38,11 @@ def cmd_scan_args(args):
     print(" ".join(qemu_configs.MODES[args.mode]["scan"]))
 
 
+def cmd_machine(args):
+    """SMP MEMORY TIMEOUT of a mode, for scripts/boot.sh."""
+    print(*qemu_configs.machine(args.cpu, args.mode))
+
+
 def cmd_killers(args):
     """What killed a mutant, from its boot's verdict record."""
     with open(args.record) as f:
@@ -102,7 +107,8 @@ def main(argv=None):
     p = sub.add_parser("verdict", help=cmd_verdict.__doc__.split("\n")[0])
     p.add_argument("--build", required=True, help="the build/ directory's name")
     p.add_argument("--qemu-status", type=int, required=True)
-    p.add_argument("--scan-status", type=int, required=True)
+    p.add_argument("--scan-status", required=True, type=lambda v: None if v == "none" else int(v),
+                   help="the exception-log scanner's exit status, or none where there was no scan")
     p.add_argument("--timeout", type=int, required=True)
     for axis in AXES:
         p.add_argument(axis)
@@ -114,6 +120,10 @@ def main(argv=None):
     p = sub.add_parser("scan-args", help="scripts/qemu_int_scan.py's options for a mode")
     p.add_argument("mode", choices=MODES)
     p.set_defaults(func=cmd_scan_args)
+    p = sub.add_parser("machine", help="QEMU's -smp, -m and the boot's timeout for a mode")
+    p.add_argument("cpu", choices=CPUS)
+    p.add_argument("mode", choices=MODES)
+    p.set_defaults(func=cmd_machine)
     p = sub.add_parser("killers", help="what killed a mutant, from its CPU-MODE.verdict.json")
     p.add_argument("record")
     p.set_defaults(func=cmd_killers)

@@ -10,7 +10,7 @@ KERNELS = ("6.12", "7.3")
 # debian: Debian's own kernel package (scripts/debian-build.sh).
 PROFILES = ("minimal", "hardened", "debian")
 CPUS = ("max", "neoverse-n1", "cortex-a57")
-MODES = ("hvhe", "nvhe", "vhe", "insmod", "pkvm-fail")
+MODES = ("hvhe", "nvhe", "vhe", "insmod", "pkvm-fail", "kvm", "kvm-vhe")
 # Booted in this order, so that a C handler's row is there to compare the
 # Rust one with.
 HANDLER_ORDER = ("stock", "backport", "rust")

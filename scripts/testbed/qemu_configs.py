@@ -57,12 +57,44 @@ MODES = {
         "missing": "KVM's initialisation did not fail: no fault was injected",
         "scan": ("--mode", "pkvm-fail", "--forbid-nonzero-imm"),
     },
+    # The kernel's own KVM selftests and smc_imm_guest (selftests/kvm/,
+    # scripts/kvm-selftests.sh) under pKVM: guests run through the
+    # hypervisor the handler is built into. No exception-log scan: a
+    # guest's exits are EL1-to-EL2 exceptions the scanner would take for
+    # the host's, and logging them slows the emulation.
+    "kvm": {
+        "cmdline": "kvm-arm.mode=protected",
+        "proof": "Protected hVHE mode initialized successfully",
+        "missing": "pKVM did not initialise in hVHE mode",
+        "scan": (),
+        "guest": "kvm-selftests",
+        "smp": 2, "memory": "2G", "timeout": 900,
+    },
+    # The same without pKVM: plain KVM's answers to the guest.
+    "kvm-vhe": {
+        "cmdline": "",
+        "proof": r"\] kvm \[[0-9]+\]: VHE mode initialized successfully",
+        "missing": "KVM did not initialise in plain VHE mode",
+        "scan": (),
+        "guest": "kvm-selftests",
+        "smp": 2, "memory": "2G", "timeout": 900,
+    },
 }
+
+# The modes whose guest runs the KVM selftests rather than this project's
+# kselftest, and whose verdict is a differential against the C handler.
+KVM_MODES = {m for m, c in MODES.items() if c.get("guest") == "kvm-selftests"}
 
 # The modes that load the module with a plain insmod and its default
 # parameters, and the case those leave out (destructive=0).
 PLAIN_INSMOD_MODES = {"insmod", "pkvm-fail"}
 DEFAULT_OFF_CASES = {"smc_nonzero_imm_destructive_psci_harmless"}
+
+
+def machine(cpu, mode):
+    """QEMU's -smp and -m, and the boot's timeout in seconds, for MODE."""
+    config = MODES[mode]
+    return config.get("smp", CPUS), config.get("memory", MEMORY), config.get("timeout", 300)
 
 
 def cmdline(cpu, mode):

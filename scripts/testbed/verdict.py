@@ -24,7 +24,7 @@ from pathlib import Path
 from . import ktap, matrix
 from .axes import AXES, reference_handler, row_id, variant_name
 from . import paths
-from .qemu_configs import DEFAULT_OFF_CASES, MODES, PLAIN_INSMOD_MODES
+from .qemu_configs import DEFAULT_OFF_CASES, KVM_MODES, MODES, PLAIN_INSMOD_MODES
 
 PANICS = ("Kernel panic", "HYP panic", "hyp panic", "Internal error:")
 TEST_EXIT = re.compile(r"^pkvm-smc-imm: (selftest|insmod) exit=([0-9]+)$", re.M)
@@ -56,7 +56,9 @@ def console_error(text, mode, qemu_status, timeout):
 
 def scan_errors(scan_json, scan_status, scan_text):
     """The exception-log checks that failed, as `qemu-int: NAME: detail`,
-    or the scanner's own failure."""
+    or the scanner's own failure; none where the mode has no scan (None)."""
+    if scan_status is None:
+        return []
     if scan_status in (0, 1) and scan_json.is_file():
         failed = json.loads(scan_json.read_text())["failed"]
         return [f"qemu-int: {f['name']}: {f['detail']}" for f in failed]
@@ -92,6 +94,38 @@ def module_cases(parsed):
     return []
 
 
+def kvm_selftests(parsed):
+    """The KVM selftests a kvm row ran, as cases: each test's status and,
+    where it printed KTAP, its own cases' (smc_imm_guest's)."""
+    return [{"name": t["name"].rsplit(": ", 1)[-1], "status": t["status"],
+             "diagnostic": "", "cases": t.get("cases", [])} for t in parsed.get("tests", [])]
+
+
+def judge_kvm(row, record, reference):
+    """A KVM-selftest row: smc_imm_guest passes, and every test that
+    passed behind the C handler of the same tree passes behind the Rust
+    one (the differential)."""
+    problems = []
+    if record["verdict"] != row["expect"]:
+        problems.append(f"expected {row['expect']}, got {record['verdict']}")
+    problems += [f"boot: {e}" for e in record["errors"]]
+    problems += [f"ktap: {e}" for e in record["ktap_errors"]]
+    status = {c["name"]: c["status"] for c in record["cases"]}
+    if status.get("smc_imm_guest") != "SUCCESS":
+        problems.append(f"smc_imm_guest: {status.get('smc_imm_guest', 'not run')}")
+    if row["handler"] == "rust":
+        if reference is None:
+            problems.append("no record of the C handler's row to compare with: "
+                            "boot it first (make qemu HANDLER=stock or backport)")
+        else:
+            lost = [c["name"] for c in reference["cases"] if c["status"] == "SUCCESS"
+                    and status.get(c["name"]) != "SUCCESS"]
+            if lost:
+                problems.append("passed behind the C handler, not behind the Rust one: "
+                                + ", ".join(f"{n} ({status.get(n, 'not run')})" for n in lost))
+    return problems
+
+
 def guest_section(text, name):
     """Lines the guest printed between `pkvm-smc-imm: NAME begin/end`."""
     m = re.search(rf"^pkvm-smc-imm: {name} begin\n(.*?)^pkvm-smc-imm: {name} end$",
@@ -101,6 +135,8 @@ def guest_section(text, name):
 
 def judge(row, record, reference):
     """What is wrong with a boot's record against its row, if anything."""
+    if row["mode"] in KVM_MODES:
+        return judge_kvm(row, record, reference)
     problems = []
     checks_failed = set(record["log_checks_failed"])
     if record["verdict"] != row["expect"]:
@@ -154,11 +190,12 @@ def record_path(build_name, cpu, mode):
 
 def reference_record(spec):
     """The record of the boot a Rust row is compared with (the C handler
-    of the same tree and profile, CPU max, hVHE), if it has been booted."""
+    of the same tree and profile, CPU max, hVHE or the same KVM-selftest
+    mode), if it has been booted."""
     if spec["handler"] != "rust":
         return None
     name = variant_name(spec["kernel"], reference_handler(spec["kernel"]), spec["profile"])
-    path = record_path(name, "max", "hvhe")
+    path = record_path(name, "max", spec["mode"] if spec["mode"] in KVM_MODES else "hvhe")
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -183,7 +220,8 @@ def judge_boot(spec, build_name, qemu_status, timeout, scan_status):
         verdict=outcome(parsed["verdict"], errors), ktap_verdict=parsed["verdict"],
         errors=errors, ktap_errors=parsed["errors"],
         log_checks_failed=[c for c in map(log_check, errors) if c],
-        cases=module_cases(parsed), failed=parsed["failed"],
+        cases=(kvm_selftests(parsed) if spec["mode"] in KVM_MODES
+               else module_cases(parsed)), failed=parsed["failed"],
         selftests={t["name"]: t["status"] for t in parsed["tests"]},
         ffa=guest_section(text, "ffa"), guest_exit=parsed["exit_status"])
     row = matrix.find(spec) if build_name == variant_name(

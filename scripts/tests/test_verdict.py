@@ -105,6 +105,38 @@ class Judge(unittest.TestCase):
                          "the test never finished (the VM powered off under it?)")
 
 
+class JudgeKvm(unittest.TestCase):
+    """The kvm rows: smc_imm_guest must pass, and a Rust row every test
+    that passed behind the C handler (the differential)."""
+
+    @staticmethod
+    def kvm(statuses, ktap_verdict="PASS"):
+        return {"verdict": ktap_verdict, "errors": [], "ktap_errors": [],
+                "cases": [{"name": n, "status": s} for n, s in statuses.items()]}
+
+    def test_a_test_lost_behind_rust_is_named(self):
+        reference = self.kvm({"smc_imm_guest": "SUCCESS", "hypercalls": "SUCCESS"})
+        rust = self.kvm({"smc_imm_guest": "SUCCESS", "hypercalls": "FAILURE"}, "FAIL")
+        problems = verdict.judge(row(profile="hardened", mode="kvm"), rust, reference)
+        self.assertIn("passed behind the C handler, not behind the Rust one: "
+                      "hypercalls (FAILURE)", problems)
+
+    def test_a_test_failing_behind_both_is_no_regression_but_still_a_fail(self):
+        both = {"smc_imm_guest": "SUCCESS", "arch_timer": "FAILURE"}
+        problems = verdict.judge(row(profile="hardened", mode="kvm"),
+                                 self.kvm(both, "FAIL"), self.kvm(both, "FAIL"))
+        self.assertEqual(problems, ["expected PASS, got FAIL"])
+
+    def test_smc_imm_guest_must_run(self):
+        problems = verdict.judge(row(handler="stock", mode="kvm"),
+                                 self.kvm({"hypercalls": "SUCCESS"}), None)
+        self.assertEqual(problems, ["smc_imm_guest: not run"])
+
+    def test_a_rust_row_without_its_reference_says_so(self):
+        problems = verdict.judge(row(mode="kvm"), self.kvm({"smc_imm_guest": "SUCCESS"}), None)
+        self.assertTrue(problems and problems[0].startswith("no record of the C handler"))
+
+
 CONSOLE = """\
 [    1.0] kvm [1]: Protected hVHE mode initialized successfully
 pkvm-smc-imm: insmod begin
