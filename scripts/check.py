@@ -38,7 +38,7 @@ HANDLER_ORDER = ["stock", "backport", "rust"]
 # The mutants need one tree: the newest, whose C handler the Rust one
 # re-implements.
 MUTANTS_KERNEL = "7.3"
-PROFILE_ORDER = ["minimal", "hardened"]
+PROFILE_ORDER = ["minimal", "hardened", "gcc"]
 # The modes that load the module with a plain insmod, with its default
 # parameters, and the cases those leave out (destructive=0).
 PLAIN_INSMOD_MODES = {"insmod", "pkvm-fail"}

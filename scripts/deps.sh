@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
 	# the docs results chart; kselftest install (lib.mk); pkvm-fail device tree
 	python3-matplotlib rsync device-tree-compiler
 	mmdebstrap qemu-efi-aarch64 # Debian's kernel: debian-image.sh's trixie chroot, debian-boot.sh's UEFI
+	gcc-aarch64-linux-gnu # PROFILE=gcc and make debian-hyp: kernels built as Debian builds them
 )
 BINDGEN_VERSION=0.73.2
 BUSYBOX_DIR=$CACHE_DIR/busybox
