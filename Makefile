@@ -46,7 +46,7 @@ endif
 	hyp-uninstall clean
 
 help:
-	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened|debian'
+	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened|gcc|debian'
 	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|insmod|pkvm-fail'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'
 	@echo 'make check  [KERNEL=...] [ROWS=pattern]  all tests: host tests, the QEMU'
@@ -57,7 +57,7 @@ help:
 	@echo 'make build  KERNEL=... HANDLER=... PROFILE=...   build only'
 	@echo 'make boot   KERNEL=... HANDLER=... PROFILE=... CPU=... MODE=...  boot only'
 	@echo 'make mutants KERNEL=...  deliberately broken handlers, each must be caught'
-	@echo 'make debian-hyp KERNEL=...  the hyp built under Debian'"'"'s own arm64 config'
+	@echo 'make debian-hyp KERNEL=...  the hyp built under Debian'"'"'s own arm64 config, with GCC'
 	@echo 'make hyp-report   Rust vs C handler: .text bytes, path lengths'
 	@echo 'make docs   build Documentation/ (Sphinx, warnings are errors)'
 	@echo 'make patches KERNEL=...  upstream series in build/patches/,'

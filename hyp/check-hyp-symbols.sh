@@ -1,24 +1,46 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-hyp-symbols.sh NM KVM_NVHE_O HYP_ALIASES
+# check-hyp-symbols.sh NM KVM_NVHE_O HYP_ALIASES READELF "LD [LDFLAGS]" HYP_LDS RUST_OBJECT...
 #
-# EL2 code can call only EL2 code. kvm_nvhe.o may leave undefined only the
-# __kvm_nvhe_ symbols that vmlinux.lds aliases for the hyp; anything else
-# (typically a Rust panic, overflow or bounds check pulling in core's
-# panicking and formatting code) would fail much later, at the vmlinux link,
-# or worse be called at EL2. HYP_ALIASES is arch/arm64/kernel/image-vars.h
-# preprocessed as vmlinux.lds.S preprocesses it, so that only the aliases
-# this configuration really makes count. Run by the nVHE Makefile when the
-# hyp has Rust objects.
+# What EL2 code must not contain, checked on the hypervisor object the
+# nVHE Makefile built, when the hyp has Rust objects:
+#
+# - Symbols. EL2 code can call only EL2 code. kvm_nvhe.o may leave
+#   undefined only the __kvm_nvhe_ symbols that vmlinux.lds aliases for
+#   the hyp; anything else (typically a Rust panic, overflow or bounds check
+#   pulling in core's panicking and formatting code) would fail much later,
+#   at the vmlinux link, or worse be called at EL2. HYP_ALIASES is
+#   arch/arm64/kernel/image-vars.h preprocessed as vmlinux.lds.S
+#   preprocesses it, so that only the aliases this configuration really
+#   makes count.
+#
+# - Sections. Every allocated section of a Rust object must be one that
+#   HYP_LDS places in a .hyp.* section: anything else would be linked
+#   into the kernel's image outside the hyp's, or, for unwind tables
+#   (.eh_frame), read by the boot-time SCS patcher (DYNAMIC_SCS), which
+#   would rewrite the Rust code's PAC instructions into shadow call stack
+#   pushes, through the host's x18, at EL2. rustc decides itself which
+#   sections it emits (a new default or a kernel flag may add some), so
+#   the objects are linked alone with HYP_LDS, as kvm_nvhe.tmp.o is, and
+#   what it left in place is named. Bitcode (LTO) is compiled by that link
+#   as it is by the hyp's.
 #
 # Every command's failure fails the check: sh has no pipefail, so nothing
 # whose status matters runs inside a pipeline.
 set -eu
 
+[ $# -ge 7 ] || {
+	echo "usage: check-hyp-symbols.sh NM KVM_NVHE_O HYP_ALIASES READELF \"LD [LDFLAGS]\" HYP_LDS RUST_OBJECT..." >&2
+	exit 1
+}
 nm=$1
 obj=$2
 aliases=$3
+readelf=$4
+ld=$5
+lds=$6
+shift 6
 
 fail() {
 	echo "error: $*" >&2
@@ -58,5 +80,29 @@ if [ -n "$panics" ]; then
 	echo "EL2 cannot panic through core: avoid checked arithmetic, indexing and unwrap()." >&2
 	status=1
 fi
+
+linked=$(mktemp)
+trap 'rm -f "$linked"' EXIT
+for rust in "$@"; do
+	# LD carries its flags: split it into words.
+	# shellcheck disable=SC2086
+	$ld -r -T "$lds" -o "$linked" "$rust" || fail "'$ld -r -T $lds $rust' failed"
+	headers=$("$readelf" -S -W "$linked") || fail "'$readelf -S -W $linked' failed"
+	# "[Nr] Name Type Address Off Size ES Flg Lk Inf Al": ten fields when
+	# the section has flags. .note.gnu.property is the linker's record of
+	# BTI and PAC, which vmlinux.lds discards.
+	unplaced=$(printf '%s\n' "$headers" | sed -n 's/^ *\[ *[0-9]*\] //p' |
+		awk 'NF == 10 && $7 ~ /A/ && $1 !~ /^\.hyp\./ && $1 != ".note.gnu.property" { print $1 }') || true
+	[ -n "$unplaced" ] || continue
+	echo "error: $rust has allocated sections that ${lds##*/} does not place:" >&2
+	printf '%s\n' "$unplaced" | sed 's/^/  /' >&2
+	case $unplaced in
+	*eh_frame*)
+		echo "Unwind tables at EL2: with DYNAMIC_SCS the boot-time patcher would turn the" \
+			"PAC instructions they describe into shadow call stack pushes (-Cforce-unwind-tables=n)." >&2
+		;;
+	esac
+	status=1
+done
 
 exit $status

@@ -130,7 +130,8 @@ impl HostSmcEnv for TrappedHost {
 /// `host_ctxt` is the context `handle_trap()` was given: the host's saved
 /// registers, owned by this CPU until the eret back to the host.
 // `inline(always)` changes nothing in a build without LTO, where C calls
-// the exported symbol. Under LTO_CLANG it lets ThinLTO import the handler
+// the exported symbol. Under NVHE_RUST_LTO (the Rust objects join the hyp's
+// LTO link as bitcode) it lets ThinLTO import the handler
 // into handle_trap()'s module and inline it there, as C's static
 // handle_host_smc() is: the kernel caps what ThinLTO imports to functions
 // of five instructions (-import-instr-limit=5) unless they must be inlined.

@@ -113,13 +113,14 @@ fn function_id_to_relay<E: HostSmcEnv>(env: &E) -> Option<u32> {
 /// not call anything, needs no stack frame of its own. `env` is taken by
 /// value so that at EL2 it stays in a register.
 ///
-/// Under LTO (`CONFIG_LTO_CLANG`, one of the options Kbuild passes to rustc
-/// as a `--cfg`) the whole handler is inlined into handle_trap(), which has
+/// When the Rust objects join the hyp's LTO link (`CONFIG_NVHE_RUST_LTO`,
+/// passed to rustc as a `--cfg`) the whole handler is inlined into
+/// handle_trap(), which has
 /// a frame anyway, and so is this, as in C; `inline(always)` because
 /// ThinLTO imports nothing bigger into handle_trap()'s module otherwise
 /// (see `handle_host_smc` in host_smc.rs).
-#[cfg_attr(not(CONFIG_LTO_CLANG), inline(never))]
-#[cfg_attr(CONFIG_LTO_CLANG, inline(always))]
+#[cfg_attr(not(CONFIG_NVHE_RUST_LTO), inline(never))]
+#[cfg_attr(CONFIG_NVHE_RUST_LTO, inline(always))]
 fn relay<E: HostSmcEnv>(mut env: E, func_id: u32) {
     if !env.psci_handler(func_id) && !env.ffa_handler(func_id) {
         env.forward_to_el3();

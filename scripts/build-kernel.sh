@@ -59,8 +59,11 @@ check_profile "$PROFILE"
 check_handler_profile "$HANDLER" "$PROFILE"
 # Debian's own kernel is downloaded, not built.
 [ "$PROFILE" != debian ] || exec "$PROJECT_ROOT/scripts/debian-build.sh" "$KERNEL"
+KERNEL_CC=$(profile_cc "$PROFILE")
+export KERNEL_CC
 need_tool "clang$LLVM_SUFFIX"
 need_tool "ld.lld$LLVM_SUFFIX"
+[ "$KERNEL_CC" != gcc ] || need_tool aarch64-linux-gnu-gcc
 need_tool bindgen
 need_tool rustup
 
@@ -131,6 +134,7 @@ config_inputs() {
 	mapfile -t files < <(fragments)
 	{
 		echo "rustc $KERNEL_RUST_TOOLCHAIN, clang $("clang$LLVM_SUFFIX" -dumpversion)"
+		[ "$KERNEL_CC" = clang ] || kernel_cc_version
 		cat "${files[@]}" "$tree/arch/arm64/kvm/Kconfig" "$tree/.debian-version"
 	} | sha256sum
 }
@@ -221,7 +225,7 @@ run_with_progress() {
 }
 
 build_kernel() {
-	step "building $name: Image and modules (LLVM=$LLVM_SUFFIX, Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
+	step "building $name: Image and modules ($(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
 	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" Image modules || {
 		tail -n 40 "$out/build.log" >&2
 		die "kernel build failed; full log in $out/build.log"
@@ -232,12 +236,13 @@ build_kernel() {
 # the tree, built with lib.mk (the module through TEST_GEN_MODS_DIR) and
 # installed with run_kselftest.sh.
 build_kselftest() {
-	local log=$out/kselftest.log
+	local log=$out/kselftest.log toolchain
 	step "building and installing the kselftest (pkvm_smc_imm, cpu-hotplug)"
 	"$PROJECT_ROOT/scripts/selftest-install.sh" "$tree" >/dev/null
 	rm -rf "$out/kselftest"
+	mapfile -t toolchain < <(toolchain_args)
 	RUSTUP_TOOLCHAIN=$KERNEL_RUST_TOOLCHAIN make -C "$tree/tools/testing/selftests" \
-		ARCH=arm64 LLVM="$LLVM_SUFFIX" KDIR="$objdir" \
+		ARCH=arm64 "${toolchain[@]}" KDIR="$objdir" \
 		TARGETS="pkvm_smc_imm cpu-hotplug" INSTALL_PATH="$out/kselftest" \
 		install >"$log" 2>&1 || {
 		tail -n 40 "$log" >&2
@@ -278,6 +283,7 @@ build_key() {
 		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option"
 		rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose
 		"clang$LLVM_SUFFIX" --version
+		[ "$KERNEL_CC" = clang ] || kernel_cc_version
 		bindgen --version
 		# lib.sh holds kernel_make(): the make flags, ccache, LLVM.
 		cat "${files[@]}" "$0" "$PROJECT_ROOT/scripts/selftest-install.sh" \

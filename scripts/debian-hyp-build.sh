@@ -3,7 +3,9 @@
 # debian-hyp-build.sh KERNEL: build the hypervisor object (kvm_nvhe.o) of
 # the rust handler's tree under Debian's own arm64 configuration
 # (linux-config-KERNEL) plus configs/debian-hyp.config, with the symbol
-# gate, and check it as a testbed build is checked. Only what
+# gate, and check it as a testbed build is checked. It is built with GCC
+# (aarch64-linux-gnu-gcc), as Debian builds its arm64 kernels: the Rust
+# handler's bindgen call must take a GCC build's flags. Only what
 # arch/arm64/kvm/hyp/nvhe/ needs is built, not the kernel: a distribution
 # config turns on far more than tinyconfig does, and that is the point.
 set -euo pipefail
@@ -12,6 +14,8 @@ set -euo pipefail
 
 KERNEL=${1:?usage: debian-hyp-build.sh KERNEL}
 kernel_package "$KERNEL" >/dev/null
+need_tool aarch64-linux-gnu-gcc
+export KERNEL_CC=gcc
 objdir=$CACHE_DIR/obj/$KERNEL-debian
 out=$BUILD_ROOT/$KERNEL-rust-debian
 fragment=$PROJECT_ROOT/configs/debian-hyp.config
@@ -35,7 +39,7 @@ build() {
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	configure
 	mkdir -p "$out"
-	step "building arch/arm64/kvm/hyp/nvhe/ under Debian's $KERNEL arm64 config ($(cat "$CACHE_DIR/config/$KERNEL/.debian-version"))"
+	step "building arch/arm64/kvm/hyp/nvhe/ under Debian's $KERNEL arm64 config ($(cat "$CACHE_DIR/config/$KERNEL/.debian-version")), with $(kernel_cc_version)"
 	kernel_make "$tree" "$objdir" arch/arm64/kvm/hyp/nvhe/ >"$out/build.log" 2>&1 || {
 		tail -n 40 "$out/build.log" >&2
 		die "the hyp did not build under Debian's config; full log in $out/build.log"

@@ -18,7 +18,8 @@ DEBIAN_PACKAGES=(
 	# the docs results chart; kselftest install (lib.mk); pkvm-fail device tree
 	python3-matplotlib rsync device-tree-compiler
 	mmdebstrap qemu-efi-aarch64 # Debian's kernel: debian-image.sh's trixie chroot, debian-boot.sh's UEFI
-	# scripts/kvm-selftests.sh: the kernel's KVM selftests, static arm64 programs
+	# PROFILE=gcc, make debian-hyp (kernels built as Debian builds them) and
+	# scripts/kvm-selftests.sh (the kernel's KVM selftests, static arm64 programs)
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 BINDGEN_VERSION=0.73.2

@@ -57,7 +57,7 @@ install() {
 		glue_copy_managed "$version" "$kdir" "$stage"
 	fi
 	glue_apply "$version" "$stage" "${series[@]}" ||
-		die "$kdir does not match hyp/glue/$version (handle_host_smc(), the nVHE Makefile or the KVM Kconfig differ); nothing was changed"
+		die "$kdir does not match hyp/glue/$version (handle_host_smc(), the nVHE Makefile, the KVM Kconfig or rust/Makefile's bindgen flags differ); nothing was changed"
 	echo "hyp-install: $(glue_sync "$version" "$stage" "$kdir") file(s) of $kdir changed (hyp/glue/$version: ${series[*]})"
 }
 

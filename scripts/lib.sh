@@ -63,19 +63,57 @@ check_handler() {
 }
 
 # minimal and hardened are the testbed's configurations of Debian's
-# source; debian is Debian's own kernel package, as shipped, with the
+# source, gcc the minimal one built with GCC (profile_cc); debian is
+# Debian's own kernel package, as shipped, with the
 # module Debian's toolchain builds for it (scripts/debian-build.sh): its
 # handler is the tree's own, stock.
 check_profile() {
 	case $1 in
-	minimal | hardened | debian) ;;
-	*) die "unknown PROFILE '$1'; use PROFILE=minimal, hardened or debian" ;;
+	minimal | hardened | gcc | debian) ;;
+	*) die "unknown PROFILE '$1'; use PROFILE=minimal, hardened, gcc or debian" ;;
 	esac
 }
 
 check_handler_profile() {
 	[ "$2" != debian ] || [ "$1" = stock ] ||
 		die "PROFILE=debian is Debian's own kernel, whose handler is its own: use HANDLER=stock"
+}
+
+# The C compiler a profile's kernel is built with: clang (LLVM=-19), except
+# for PROFILE=gcc, the minimal configuration built as Debian builds its
+# arm64 kernels, with aarch64-linux-gnu-gcc and binutils. Rust is rustc
+# $KERNEL_RUST_TOOLCHAIN either way.
+profile_cc() {
+	case $1 in
+	gcc) echo gcc ;;
+	*) echo clang ;;
+	esac
+}
+
+# toolchain_args [CCACHE]: the make variables that choose KERNEL_CC (clang
+# unless set to gcc) for a kernel or kselftest build; with CCACHE, CC goes
+# through ccache when it is installed.
+toolchain_args() {
+	local cc=clang$LLVM_SUFFIX
+	if [ "${KERNEL_CC:-clang}" = gcc ]; then
+		cc=aarch64-linux-gnu-gcc
+		echo CROSS_COMPILE=aarch64-linux-gnu-
+	else
+		echo "LLVM=$LLVM_SUFFIX"
+	fi
+	if [ -n "${1:-}" ] && command -v ccache >/dev/null 2>&1; then
+		echo "CC=ccache $cc"
+	fi
+}
+
+# kernel_cc_version: what the build key and the configuration's inputs
+# record of KERNEL_CC.
+kernel_cc_version() {
+	if [ "${KERNEL_CC:-clang}" = gcc ]; then
+		aarch64-linux-gnu-gcc --version | head -n 1
+	else
+		"clang$LLVM_SUFFIX" --version | head -n 1
+	fi
 }
 
 # QEMU CPU models with EL2, each with what matters here: max has VHE, PAC
@@ -126,15 +164,16 @@ build_jobs() {
 
 # kernel_make TREE OUT ARGS...: make in the kernel TREE, building into OUT,
 # the way every build of this project does, so that the command lines Kbuild
-# records stay the same from one script to the next. Only CC goes through
-# ccache: HOSTCC also links Rust proc macros, which ccache breaks.
+# records stay the same from one script to the next; with KERNEL_CC's
+# toolchain. Only CC goes through ccache: HOSTCC also links Rust proc
+# macros, which ccache breaks.
 kernel_make() {
-	local tree=$1 out=$2 ccache=()
+	local tree=$1 out=$2 toolchain
 	shift 2
-	command -v ccache >/dev/null 2>&1 && ccache=("CC=ccache clang$LLVM_SUFFIX")
+	mapfile -t toolchain < <(toolchain_args ccache)
 	RUSTUP_TOOLCHAIN=$KERNEL_RUST_TOOLCHAIN \
 		CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache} \
-		make -C "$tree" O="$out" ARCH=arm64 LLVM="$LLVM_SUFFIX" "${ccache[@]}" \
+		make -C "$tree" O="$out" ARCH=arm64 "${toolchain[@]}" \
 		-j"$(build_jobs)" "$@"
 }
 

@@ -13,11 +13,13 @@ install=$PROJECT_ROOT/scripts/hyp-install.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Just what hyp-install reads and writes: the version, arch/arm64/kvm and
-# the arm64 headers the glue declares things in.
+# Just what hyp-install reads and writes: the version, arch/arm64/kvm, the
+# arm64 headers the glue declares things in, and rust/Makefile, whose
+# bindgen flags the glue moves to scripts/Makefile.bindgen.
 copy_tree() {
-	mkdir -p "$2/arch/arm64"
+	mkdir -p "$2/arch/arm64" "$2/rust" "$2/scripts"
 	cp "$1/Makefile" "$2/"
+	cp "$1/rust/Makefile" "$2/rust/"
 	cp -a "$1/arch/arm64/kvm" "$1/arch/arm64/include" "$2/arch/arm64/"
 }
 

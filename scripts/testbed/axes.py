@@ -7,8 +7,9 @@ from .paths import ROOT
 
 KERNELS = ("6.12", "7.3")
 # minimal and hardened: the testbed's configurations of Debian's source;
+# gcc: the minimal one built with GCC (scripts/lib.sh: profile_cc);
 # debian: Debian's own kernel package (scripts/debian-build.sh).
-PROFILES = ("minimal", "hardened", "debian")
+PROFILES = ("minimal", "hardened", "gcc", "debian")
 CPUS = ("max", "neoverse-n1", "cortex-a57")
 MODES = ("hvhe", "nvhe", "vhe", "insmod", "pkvm-fail", "kvm", "kvm-vhe")
 # Booted in this order, so that a C handler's row is there to compare the
