@@ -31,7 +31,8 @@
 set -eu
 
 [ $# -ge 7 ] || {
-	echo "usage: check-hyp-symbols.sh NM KVM_NVHE_O HYP_ALIASES READELF \"LD [LDFLAGS]\" HYP_LDS RUST_OBJECT..." >&2
+	echo "usage: check-hyp-symbols.sh NM KVM_NVHE_O HYP_ALIASES READELF" \
+		"\"LD [LDFLAGS]\" HYP_LDS RUST_OBJECT..." >&2
 	exit 1
 }
 nm=$1
@@ -92,14 +93,16 @@ for rust in "$@"; do
 	# the section has flags. .note.gnu.property is the linker's record of
 	# BTI and PAC, which vmlinux.lds discards.
 	unplaced=$(printf '%s\n' "$headers" | sed -n 's/^ *\[ *[0-9]*\] //p' |
-		awk 'NF == 10 && $7 ~ /A/ && $1 !~ /^\.hyp\./ && $1 != ".note.gnu.property" { print $1 }') || true
+		awk 'NF == 10 && $7 ~ /A/ && $1 !~ /^\.hyp\./ &&
+			$1 != ".note.gnu.property" { print $1 }') || true
 	[ -n "$unplaced" ] || continue
 	echo "error: $rust has allocated sections that ${lds##*/} does not place:" >&2
 	printf '%s\n' "$unplaced" | sed 's/^/  /' >&2
 	case $unplaced in
 	*eh_frame*)
-		echo "Unwind tables at EL2: with DYNAMIC_SCS the boot-time patcher would turn the" \
-			"PAC instructions they describe into shadow call stack pushes (-Cforce-unwind-tables=n)." >&2
+		echo "Unwind tables at EL2: with DYNAMIC_SCS the boot-time patcher would" \
+			"turn the PAC instructions they describe into shadow call stack" \
+			"pushes (-Cforce-unwind-tables=n)." >&2
 		;;
 	esac
 	status=1
