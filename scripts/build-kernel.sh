@@ -14,6 +14,7 @@
 # Options, for scripts/patches.sh and scripts/mutants.sh:
 #   --patches "P..."   the glue patches to apply instead of HANDLER's
 #   --mutant PATCH     one more patch to the hyp's Rust sources
+#   --kvm-mutant PATCH one more patch to host KVM (kvm-mutants/)
 #   --rust-option y|n  the Rust handler's Kconfig option (default: y when
 #                      the tree has it and HANDLER is rust)
 #   --into NAME        keep the result in build/NAME/ instead
@@ -25,7 +26,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--rust-option y|n] [--into NAME] [--rebuild] KERNEL HANDLER [PROFILE]"
+usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--rebuild] KERNEL HANDLER [PROFILE]"
 tree_args=()
 rust_option=
 into=
@@ -42,6 +43,10 @@ while [ $# -gt 0 ]; do
 	--mutant)
 		mutant=${2:?$usage}
 		tree_args+=(--mutant "$mutant")
+		;;
+	--kvm-mutant)
+		mutant=${2:?$usage}
+		tree_args+=(--kvm-mutant "$mutant")
 		;;
 	--rust-option) rust_option=${2:?$usage} ;;
 	--into) into=${2:?$usage} ;;

@@ -26,9 +26,18 @@ glue_new_files() {
 	sed -n "s/^${stem}[[:space:]]\+//p" "$PROJECT_ROOT/hyp/glue/files"
 }
 
+# The testbed's trees (scripts/prepare-tree.sh) also manage the files the
+# mutants of host KVM (kvm-mutants/) change, so that every tree the glue
+# prepares has them as Debian ships them unless a mutant is asked for; a
+# user's tree (scripts/hyp-install.sh) does not.
+GLUE_WITH_KVM_MUTANTS=false
+
 # glue_managed_files KERNEL: every file a patch of KERNEL touches or adds.
 glue_managed_files() {
 	local patch file
+	if $GLUE_WITH_KVM_MUTANTS; then
+		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$PROJECT_ROOT"/kvm-mutants/*.patch
+	fi
 	for patch in "$PROJECT_ROOT/hyp/glue/$1"/*.patch; do
 		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$patch"
 		for file in $(glue_new_files "$(basename "$patch")"); do

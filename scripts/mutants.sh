@@ -13,6 +13,9 @@
 #   failed, the selftest script's watch of a load that does not return,
 #   the checks of QEMU's exception log (scripts/qemu_int_scan.py). A
 #   mutant that only a hang or a dead VM gives away is not killed.
+# Then each patch in kvm-mutants/, one deliberate defect of host KVM's
+# handle_smc() (a guest's smc #imm), must be killed by name by
+# selftests/kvm/smc_imm_guest, booted with the KVM selftests (MODE=kvm).
 # Writes build/mutants.json and prints `mutants: N killed, M survived`.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -55,19 +58,26 @@ host_verdict() {
 	fi
 }
 
-# guest_verdict PATCH: the boot's verdict and the failed cases.
+# guest_verdict PATCH [kvm]: the boot's verdict and the failed cases. A
+# mutant of the hyp is booted with the kselftest (hVHE); one of host KVM
+# (kvm-mutants/) with the KVM selftests (MODE=kvm), where smc_imm_guest
+# must name it.
 guest_verdict() {
-	local patch=$1 name=mutant-${1##*/}
+	local patch=$1 kind=${2:-hyp} name option=--mutant mode=hvhe
+	name=mutant-${patch##*/}
 	name=${name%.patch}
-	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" --mutant "$patch" --into "$name" \
+	if [ "$kind" = kvm ]; then
+		name=kvm-$name option=--kvm-mutant mode=kvm
+	fi
+	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" "$option" "$patch" --into "$name" \
 		"$KERNEL" rust minimal >"$work/build.log" 2>&1; then
 		tail -n 20 "$work/build.log" >&2
 		die "the kernel with mutant ${patch##*/} did not build: a mutant must compile"
 	fi
-	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params "$KERNEL" rust minimal max hvhe \
+	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params "$KERNEL" rust minimal max "$mode" \
 		>"$work/boot.log" 2>&1 || true
 	# boot.sh's verdict record says what failed, by name.
-	testbed killers "$BUILD_ROOT/$name/max-hvhe.verdict.json"
+	testbed killers "$BUILD_ROOT/$name/max-$mode.verdict.json"
 }
 
 main() {
@@ -80,6 +90,20 @@ main() {
 		echo "mutant $name: host tests: $host"
 		echo "mutant $name: kselftest: $guest"
 		if [[ $host == survived* || $guest == survived* ]]; then
+			survived=$((survived + 1))
+		else
+			killed=$((killed + 1))
+		fi
+		entries+=("$name" "$host" "$guest")
+	done
+	for patch in "$PROJECT_ROOT"/kvm-mutants/*.patch; do
+		name=kvm-$(basename "$patch" .patch)
+		step "mutant $name"
+		host="n/a (host KVM, not host-testable)"
+		guest=$(guest_verdict "$patch" kvm)
+		echo "mutant $name: host tests: $host"
+		echo "mutant $name: kselftest: $guest"
+		if [[ $guest == survived* ]]; then
 			survived=$((survived + 1))
 		else
 			killed=$((killed + 1))

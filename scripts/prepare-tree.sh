@@ -8,7 +8,8 @@
 # so that a handler switch rebuilds only what the glue touches. HANDLER
 # names a list of patches of hyp/glue/KERNEL/ (its `variants` file);
 # --patches gives the list instead (a bisect step), and --mutant applies one
-# more patch to the hyp's Rust sources (scripts/mutants.sh). --hash changes
+# more patch to the hyp's Rust sources (scripts/mutants.sh), --kvm-mutant
+# one to host KVM (kvm-mutants/, patched from the tree's root). --hash changes
 # nothing and prints a hash of what the tree would hold. --quiet does not
 # name the source package again (build-kernel.sh asks for the hash first).
 #
@@ -20,17 +21,23 @@ set -euo pipefail
 # shellcheck source=scripts/glue.sh
 . "$(dirname "$0")/glue.sh"
 
-usage="usage: prepare-tree.sh [--hash] [--quiet] [--patches LIST] [--mutant PATCH] KERNEL HANDLER"
+usage="usage: prepare-tree.sh [--hash] [--quiet] [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] KERNEL HANDLER"
 hash_only=false
 patches_given=false
 quiet=()
 patches=()
 mutant=
+kvm_mutant=
+GLUE_WITH_KVM_MUTANTS=true
 while [ $# -gt 0 ]; do
 	case $1 in
 	--patches)
 		patches_given=true
 		read -r -a patches <<<"${2?$usage}"
+		shift 2
+		;;
+	--kvm-mutant)
+		kvm_mutant=${2:?$usage}
 		shift 2
 		;;
 	--mutant)
@@ -66,7 +73,18 @@ if [ -n "$mutant" ]; then
 	patch -d "$stage/$GLUE_NVHE" -p1 -F0 -s --no-backup-if-mismatch <"$mutant" >/dev/null ||
 		die "mutant $mutant does not apply to hyp/"
 fi
+if [ -n "$kvm_mutant" ]; then
+	patch -d "$stage" -p1 -F0 -s --no-backup-if-mismatch <"$kvm_mutant" >/dev/null ||
+		die "mutant $kvm_mutant does not apply to Debian's $KERNEL tree"
+	mutant=$kvm_mutant
+fi
 if $hash_only; then
+	# Without a mutant of host KVM its files are Debian's, which the
+	# package version already stands for: the key stays what it was.
+	if [ -z "$kvm_mutant" ]; then
+		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$PROJECT_ROOT"/kvm-mutants/*.patch |
+			while read -r file; do rm -f "$stage/$file"; done
+	fi
 	(cd "$stage" && find . -type f -print0 | sort -z | xargs -0 sha256sum) |
 		cat - "$pristine/.debian-version" | sha256sum | cut -d' ' -f1
 	exit 0
