@@ -49,17 +49,23 @@ def stream(cmd, log):
         return proc.wait(), lines
 
 
-def run_step(run, name, cmd, log_name):
-    """One row of the summary: PASS if cmd exits 0."""
-    log = paths.BUILD / "check" / f"{log_name}.log"
-    start = time.time()
-    status, lines = stream(cmd, log)
+def record_step(run, name, status, lines, seconds, log):
+    """One row of the summary: PASS if the command exited 0; its last
+    `error:` line is the note."""
     errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
-    entry = run.step(name, status == 0, time.time() - start, log, errors[-1] if errors else "")
+    entry = run.step(name, status == 0, seconds, log, errors[-1] if errors else "")
     if not entry["ok"]:
         print(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
               f" (log: {log})", flush=True)
     return entry["ok"]
+
+
+def run_step(run, name, cmd, log_name):
+    """Runs cmd as one row of the summary."""
+    log = paths.BUILD / "check" / f"{log_name}.log"
+    start = time.time()
+    status, lines = stream(cmd, log)
+    return record_step(run, name, status, lines, time.time() - start, log)
 
 
 def row_name(row):
@@ -113,13 +119,7 @@ def build_variant(run, kernel, handler, profile):
     if status == 4 and skips:
         run.step(f"build {name} (skipped)", True, time.time() - start, log, skips[-1])
         return False, skips[-1]
-    errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
-    entry = run.step(f"build {name}", status == 0, time.time() - start, log,
-                     errors[-1] if errors else "")
-    if not entry["ok"]:
-        print(f"check: build {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
-              f" (log: {log})", flush=True)
-    return entry["ok"], None
+    return record_step(run, f"build {name}", status, lines, time.time() - start, log), None
 
 
 def not_built(run, row, name, skipped):

@@ -101,15 +101,22 @@ def kvm_selftests(parsed):
              "diagnostic": "", "cases": t.get("cases", [])} for t in parsed.get("tests", [])]
 
 
+def common_problems(row, record):
+    """What any row checks first: the verdict it expects, and every boot
+    error or KTAP error, but an exception-log check a FAIL row must fail."""
+    problems = []
+    if record["verdict"] != row["expect"]:
+        problems.append(f"expected {row['expect']}, got {record['verdict']}")
+    problems += [f"boot: {e}" for e in record["errors"] if log_check(e) not in row["must_fail"]]
+    problems += [f"ktap: {e}" for e in record["ktap_errors"]]
+    return problems
+
+
 def judge_kvm(row, record, reference):
     """A KVM-selftest row: smc_imm_guest passes, and every test that
     passed behind the C handler of the same tree passes behind the Rust
     one (the differential)."""
-    problems = []
-    if record["verdict"] != row["expect"]:
-        problems.append(f"expected {row['expect']}, got {record['verdict']}")
-    problems += [f"boot: {e}" for e in record["errors"]]
-    problems += [f"ktap: {e}" for e in record["ktap_errors"]]
+    problems = common_problems(row, record)
     status = {c["name"]: c["status"] for c in record["cases"]}
     if status.get("smc_imm_guest") != "SUCCESS":
         problems.append(f"smc_imm_guest: {status.get('smc_imm_guest', 'not run')}")
@@ -137,12 +144,8 @@ def judge(row, record, reference):
     """What is wrong with a boot's record against its row, if anything."""
     if row["mode"] in KVM_MODES:
         return judge_kvm(row, record, reference)
-    problems = []
+    problems = common_problems(row, record)
     checks_failed = set(record["log_checks_failed"])
-    if record["verdict"] != row["expect"]:
-        problems.append(f"expected {row['expect']}, got {record['verdict']}")
-    problems += [f"boot: {e}" for e in record["errors"] if log_check(e) not in row["must_fail"]]
-    problems += [f"ktap: {e}" for e in record["ktap_errors"]]
     cases = record["cases"]
     if not cases and not record["ktap_errors"]:
         problems.append("the module reported no case")
