@@ -47,7 +47,8 @@ endif
 
 help:
 	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened|gcc|debian'
-	@echo '            CPU=max|neoverse-n1|cortex-a57 MODE=hvhe|nvhe|vhe|insmod|pkvm-fail'
+	@echo '            CPU=max|neoverse-n1|cortex-a57'
+	@echo '            MODE=hvhe|nvhe|vhe|insmod|pkvm-fail|kvm|kvm-vhe|bench'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'
 	@echo 'make check  [KERNEL=...] [ROWS=pattern]  all tests: host tests, the QEMU'
 	@echo '            matrix (scripts/matrix.tsv), series, mutants, benchmark, docs;'

@@ -24,13 +24,13 @@ for kernel in "${KERNELS[@]}"; do
 	for profile in "${PROFILES[@]}"; do
 		# The handlers of this tree: on 6.12 the stable backport too, the
 		# C that makes the Rust handler's decisions.
-		mapfile -t handlers < <(sed -n 's/^\([a-z]\+\).*/\1/p' "$PROJECT_ROOT/hyp/glue/$kernel/variants")
+		mapfile -t handlers < <(handlers_of "$kernel")
 		for handler in "${handlers[@]}"; do
 			name=$(variant_name "$kernel" "$handler" "$profile")
 			"$PROJECT_ROOT/scripts/build-kernel.sh" "$kernel" "$handler" "$profile"
 			step "bench: $name, $REPS repetitions"
-			BENCH_REPS=$REPS "$PROJECT_ROOT/scripts/boot.sh" "$kernel" "$handler" \
-				"$profile" max hvhe >"$dir/raw-$name.txt"
+			"$PROJECT_ROOT/scripts/boot.sh" --bench-reps "$REPS" "$kernel" "$handler" \
+				"$profile" max bench >"$dir/raw-$name.txt"
 			[ "$(grep -c '^bench: ' "$dir/raw-$name.txt")" -eq "$REPS" ] ||
 				die "bench: $name gave fewer than $REPS measurements (see $dir/raw-$name.txt)"
 			cp "$BUILD_ROOT/$name/build.json" "$dir/build-$name.json"
@@ -38,4 +38,4 @@ for kernel in "${KERNELS[@]}"; do
 	done
 done
 "$PROJECT_ROOT/scripts/hyp-report.sh" --tsv "${KERNELS[@]}" >"$dir/static.tsv"
-python3 "$PROJECT_ROOT/scripts/bench-report.py" "$dir"
+testbed bench-report "$dir"

@@ -5,16 +5,20 @@
 # the installed kselftests there with run_kselftest.sh, stream their KTAP
 # and save the console log as build/.../CPU-MODE.log.
 #
-# MODE is hvhe, nvhe (pKVM), vhe (plain KVM: the test skips), insmod or
-# pkvm-fail. Both load the module with a plain insmod, as a user would by
-# hand, without the selftest script; insmod under a working pKVM,
+# MODE is hvhe, nvhe (pKVM), vhe (plain KVM: the test skips), insmod,
+# pkvm-fail, kvm, kvm-vhe or bench (scripts/testbed/qemu_configs.py says
+# how each boots). insmod and pkvm-fail load the module with a plain
+# insmod, as a user would by hand, without the selftest script; insmod
+# under a working pKVM,
 # pkvm-fail with KVM's initialisation failed by fault injection before the
 # hypervisor is installed (kvm-arm.pkvm_fail_init, in the testbed's rust
 # trees): protected mode requested, the capability set, the host's SMCs
 # going straight to EL3, where the module must issue none.
 #
 # The module runs with destructive=1, which only QEMU can afford, unless
-# --default-params: then as a user's modprobe would load it.
+# --default-params: then as a user's modprobe would load it. MODE=bench
+# loads the benchmark module --bench-reps times (default 10) instead and
+# prints one `bench:` line per load (scripts/bench.sh).
 #
 # QEMU logs every exception into scripts/qemu_int_scan.py, which checks
 # by name that no host SMC with a non-zero immediate was forwarded to EL3
@@ -30,13 +34,19 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: boot.sh [--build NAME] [--default-params] KERNEL HANDLER PROFILE CPU MODE"
+usage="usage: boot.sh [--build NAME] [--default-params] [--bench-reps N] KERNEL HANDLER PROFILE CPU MODE"
 name=
 module_params=smc_imm_test.destructive=1
+bench_reps=10
 while [ $# -gt 5 ]; do
 	case $1 in
 	--build)
 		name=${2:?$usage}
+		shift
+		;;
+	--bench-reps)
+		bench_reps=${2:?$usage}
+		[[ $bench_reps =~ ^[1-9][0-9]*$ ]] || die "--bench-reps must be a positive number, not '$bench_reps'"
 		shift
 		;;
 	--default-params) module_params= ;;
@@ -49,13 +59,7 @@ HANDLER=${2:?$usage}
 PROFILE=${3:?$usage}
 CPU=${4:?$usage}
 MODE=${5:?$usage}
-kernel_package "$KERNEL" >/dev/null
-check_handler "$KERNEL" "$HANDLER"
-check_profile "$PROFILE"
-check_handler_profile "$HANDLER" "$PROFILE"
-check_cpu "$CPU"
-check_mode "$MODE"
-check_cpu_mode "$CPU" "$MODE"
+check_axes --kernel "$KERNEL" --handler "$HANDLER" --profile "$PROFILE" --cpu "$CPU" --mode "$MODE"
 need_tool qemu-system-aarch64
 
 name=${name:-$(variant_name "$KERNEL" "$HANDLER" "$PROFILE")}
@@ -66,12 +70,9 @@ busybox=$CACHE_DIR/busybox/bin/busybox
 log=$out/$CPU-$MODE.log
 # A verdict is this boot's or none: never an earlier boot's.
 rm -f "$out/$CPU-$MODE.verdict.json"
-read -r cpus memory default_timeout < <(testbed machine "$CPU" "$MODE")
+read -r cpus memory default_timeout qemu_args < <(testbed machine "$CPU" "$MODE")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-$default_timeout}
-# BENCH_REPS=N runs the benchmark module N times instead of the selftest,
-# on one CPU with -icount so that the guest's counter counts instructions
-# (scripts/bench.sh).
-BENCH_REPS=${BENCH_REPS:-}
+read -r -a qemu_extra <<<"$qemu_args"
 
 [ -f "$image" ] || die "$image missing; run 'make build KERNEL=$KERNEL HANDLER=$HANDLER PROFILE=$PROFILE'"
 [ -x "$kselftest/run_kselftest.sh" ] ||
@@ -87,14 +88,14 @@ guest_cmdline() {
 	if grep -qx 'CONFIG_HOTPLUG_CPU=y' "$out/.config"; then
 		tests="$tests,cpu-hotplug:cpu-on-off-test.sh"
 	fi
-	if [ -n "$BENCH_REPS" ]; then
-		echo "pkvm_smc_bench=$BENCH_REPS"
-		return
-	fi
 	case $MODE in
 	insmod | pkvm-fail) run=insmod ;;
 	kvm | kvm-vhe)
 		echo "pkvm_smc_run=kvm-selftests"
+		return
+		;;
+	bench)
+		echo "pkvm_smc_bench=$bench_reps"
 		return
 		;;
 	esac
@@ -142,24 +143,11 @@ kvm_selftests_files() {
 # Relays the guest's test output (between its markers) as it comes.
 relay_ktap() {
 	tr -d '\r' | tee "$log" | awk '
-		/^pkvm-smc-imm: (selftest|insmod) begin$/ { on = 1; next }
-		/^pkvm-smc-imm: (selftest|insmod) exit=/ { on = 0 }
+		/^pkvm-smc-imm: (selftest|insmod|bench) begin$/ { on = 1; next }
+		/^pkvm-smc-imm: ((selftest|insmod) exit=|bench end$)/ { on = 0 }
 		on { print; fflush() }'
 }
 
-fail_with_log() {
-	echo "--- last lines of $log ---" >&2
-	tail -n 25 "$log" >&2
-	echo "verdict: FAIL"
-	die "$1"
-}
-
-qemu_extra=()
-if [ -n "$BENCH_REPS" ]; then
-	log=$out/$CPU-$MODE-bench.log
-	cpus=1
-	qemu_extra=(-icount shift=0)
-fi
 machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m "$memory")
 kvm=
 case $MODE in
@@ -175,7 +163,7 @@ scan=$out/$CPU-$MODE.qemu-int
 scan_pid=
 scan_status=0
 scan_args=$(testbed scan-args "$MODE")
-if [ -z "$BENCH_REPS" ] && [ -n "$scan_args" ]; then
+if [ -n "$scan_args" ]; then
 	rm -f "$scan.fifo"
 	mkfifo "$scan.fifo"
 	# The scanner reads the FIFO from its standard input, opened here before
@@ -214,17 +202,6 @@ if [ -n "$scan_pid" ]; then
 fi
 set -e
 
-if [ -n "$BENCH_REPS" ]; then
-	case $qemu_status in
-	0) ! grep -q -e 'Kernel panic' -e 'HYP panic' -e 'Internal error:' "$log" ||
-		fail_with_log "the guest panicked or oopsed" ;;
-	124) fail_with_log "the guest hung: no power-off within ${BOOT_TIMEOUT}s" ;;
-	*) fail_with_log "QEMU exited with status $qemu_status before the guest powered off" ;;
-	esac
-	grep -q '^pkvm-smc-imm: bench end$' "$log" || fail_with_log "the benchmark did not finish"
-	sed -n '/^pkvm-smc-imm: bench begin$/,/^pkvm-smc-imm: bench end$/p' "$log" | grep '^bench: '
-	exit 0
-fi
 [ -z "$scan_pid" ] || grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
 step "console log: $log"
 # The one verdict (scripts/testbed/verdict.py), kept beside the log as

@@ -58,10 +58,7 @@ done
 KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
 PROFILE=${3:-minimal}
-kernel_package "$KERNEL" >/dev/null
-check_handler "$KERNEL" "$HANDLER"
-check_profile "$PROFILE"
-check_handler_profile "$HANDLER" "$PROFILE"
+check_axes --kernel "$KERNEL" --handler "$HANDLER" --profile "$PROFILE"
 # Debian's own kernel is downloaded, not built.
 [ "$PROFILE" != debian ] || exec "$PROJECT_ROOT/scripts/debian-build.sh" "$KERNEL"
 KERNEL_CC=$(profile_cc "$PROFILE")
@@ -86,7 +83,7 @@ check_toolchain() {
 		sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 	clang_llvm=$("clang$LLVM_SUFFIX" -dumpversion | cut -d. -f1)
 	[ "$rustc_llvm" = "$clang_llvm" ] ||
-		die "rustc $KERNEL_RUST_TOOLCHAIN uses LLVM $rustc_llvm but clang$LLVM_SUFFIX is LLVM $clang_llvm; set KERNEL_RUST_TOOLCHAIN in scripts/lib.sh to a rustc on LLVM $clang_llvm"
+		die "rustc $KERNEL_RUST_TOOLCHAIN uses LLVM $rustc_llvm but clang$LLVM_SUFFIX is LLVM $clang_llvm; set KERNEL_RUST_TOOLCHAIN in scripts/kbuild.sh to a rustc on LLVM $clang_llvm"
 }
 
 fragments() {
@@ -182,7 +179,7 @@ config_stamp() {
 . "$PROJECT_ROOT/scripts/build-progress.sh"
 
 build_kernel() {
-	step "building $name: Image and modules ($(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
+	step "building $name: Image and modules ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
 	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" Image modules || {
 		tail -n 40 "$out/build.log" >&2
 		die "kernel build failed; full log in $out/build.log"
@@ -217,7 +214,6 @@ snapshot() {
 	for file in kvm_nvhe.symcheck hyp-aliases.lds; do
 		[ ! -f "$nvhe/$file" ] || [ "$rust_option" != y ] || cp "$nvhe/$file" "$out/"
 	done
-	ln -sfn "$tree" "$out/source"
 	# Bitcode starts with "BC": the Rust object took part in the hyp's LTO.
 	if [ "$rust_option" = y ] && [ "$(head -c 2 "$nvhe/host_smc.o")" = BC ]; then
 		lto=true
@@ -236,15 +232,15 @@ build_key() {
 	local files
 	mapfile -t files < <(fragments)
 	{
-		"$PROJECT_ROOT/scripts/prepare-tree.sh" --hash "${tree_args[@]}" "$KERNEL" "$HANDLER"
+		"$PROJECT_ROOT/scripts/prepare-tree.sh" --stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER"
 		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option"
 		rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose
 		"clang$LLVM_SUFFIX" --version
 		[ "$KERNEL_CC" = clang ] || kernel_cc_version
 		bindgen --version
-		# lib.sh holds kernel_make(): the make flags, ccache, LLVM.
+		# kbuild.sh holds kernel_make(): the make flags, ccache, LLVM.
 		cat "${files[@]}" "$0" "$PROJECT_ROOT/scripts/selftest-install.sh" \
-			"$PROJECT_ROOT/scripts/glue.sh" "$PROJECT_ROOT/scripts/lib.sh"
+			"$PROJECT_ROOT/scripts/glue.sh" "$PROJECT_ROOT/scripts/kbuild.sh"
 		find "$PROJECT_ROOT/rust" "$PROJECT_ROOT/selftests" -type f -print0 |
 			sort -z | xargs -0 cat
 	} | sha256sum | cut -d' ' -f1
@@ -275,6 +271,10 @@ to_cache() {
 }
 
 build_start=$SECONDS
+# The tree's files as this build wants them (scripts/prepare-tree.sh):
+# hashed into the key, and the tree brought to them on a cache miss.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
 check_toolchain
 choose_rust_option
 build() {
@@ -283,7 +283,7 @@ build() {
 	$use_cache && from_cache "$key" && return
 	rm -rf "$out"
 	mkdir -p "$out"
-	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --quiet "${tree_args[@]}" "$KERNEL" "$HANDLER")
+	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --from-stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	configure
 	build_kernel
 	build_kselftest

@@ -88,15 +88,7 @@ uefi_vars() {
 		"$venv/bin/virt-fw-vars" -i "$AAVMF/AAVMF_VARS.ms.fd" -o "$tmp/vars.fd" \
 			--distro-keys debian --add-mok "$SHIM_LOCK_GUID" "$tmp/mok.pem" --secure-boot \
 			--output-json "$tmp/vars.json" 2>/dev/null
-		# MokList as shim keeps it (boot services only), copied to the
-		# runtime variable shim would make of it.
-		python3 - "$tmp/vars.json" "$tmp/rt.json" <<-'EOF'
-			import json, sys
-			store = json.load(open(sys.argv[1]))
-			mok = next(v for v in store["variables"] if v["name"] == "MokList")
-			rt = dict(mok, name="MokListRT", attr=7)  # NV, BS, RT
-			json.dump({"version": 2, "variables": [rt]}, open(sys.argv[2], "w"))
-		EOF
+		python3 "$PROJECT_ROOT/scripts/uefi-moklist-rt.py" "$tmp/vars.json" "$tmp/rt.json"
 		mkdir -p "$STATE/uefi"
 		"$venv/bin/virt-fw-vars" -i "$tmp/vars.fd" -o "$vars.partial" --set-json "$tmp/rt.json" 2>/dev/null
 		mv "$vars.partial" "$vars"

@@ -23,7 +23,7 @@ set -euo pipefail
 
 [ $# -eq 1 ] || die "usage: debian-build.sh KERNEL"
 KERNEL=$1
-kernel_package "$KERNEL" >/dev/null
+check_axes --kernel "$KERNEL"
 name=$(variant_name "$KERNEL" stock debian)
 out=$BUILD_ROOT/$name
 start=$SECONDS

@@ -13,7 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${1:?usage: debian-hyp-build.sh KERNEL}
-kernel_package "$KERNEL" >/dev/null
+check_axes --kernel "$KERNEL"
 need_tool aarch64-linux-gnu-gcc
 export KERNEL_CC=gcc
 objdir=$CACHE_DIR/obj/$KERNEL-debian

@@ -47,7 +47,7 @@ install_debian_packages() {
 	installed_something=true
 }
 
-# The kernels' Rust toolchain (KERNEL_RUST_TOOLCHAIN, scripts/lib.sh), with
+# The kernels' Rust toolchain (KERNEL_RUST_TOOLCHAIN, scripts/kbuild.sh), with
 # what Kbuild needs of it: the standard library's sources, rustfmt, clippy.
 install_kernel_rust() {
 	local component missing=()

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernel-source.sh [--config] [--quiet] KERNEL: download Debian's
-# linux-source-KERNEL once, unpack it into the cache and print the pristine
-# tree's path on stdout. With --config, the same for Debian's
+# kernel-source.sh [--config] KERNEL: download Debian's linux-source-KERNEL
+# once, unpack it into the cache and print the pristine tree's path on
+# stdout; the version is named when it is unpacked (and by every build:
+# scripts/build-kernel.sh). With --config, the same for Debian's
 # linux-config-KERNEL (arm64): print the path of its arm64 kernel
-# configuration. --quiet leaves out the line naming the version, for a
-# caller that has had it named already (build-kernel.sh asks for the
-# tree's hash first, then for the tree), so that a build names it once.
+# configuration.
 #
 # The pristine tree is never modified or built in; the testbed works on a
 # copy of it (scripts/prepare-tree.sh).
@@ -17,16 +16,11 @@ set -euo pipefail
 . "$(dirname "$0")/isolated-apt.sh"
 
 WANT=source
-QUIET=false
-while [ $# -gt 1 ]; do
-	case $1 in
-	--config) WANT=config ;;
-	--quiet) QUIET=true ;;
-	*) break ;;
-	esac
+if [ "${1:-}" = --config ]; then
+	WANT=config
 	shift
-done
-KERNEL=${1:?usage: kernel-source.sh [--config] [--quiet] KERNEL}
+fi
+KERNEL=${1:?usage: kernel-source.sh [--config] KERNEL}
 PACKAGE=$(kernel_package "$KERNEL")
 SRC_DIR=$CACHE_DIR/src/$KERNEL
 # Debian ships each version's configurations in linux-config-VERSION, one
@@ -83,7 +77,7 @@ download_deb() {
 			die "apt-get update for $PROJECT_ROOT/apt failed; check the network and debian-archive-keyring"
 	fi
 	if ! apt_for_kernel apt-cache show "$PACKAGE" >/dev/null 2>&1; then
-		die "$PACKAGE is no longer served by Debian; the newest is $(newest_served_source || echo 'none'): update kernel_package in scripts/lib.sh"
+		die "$PACKAGE is no longer served by Debian; the newest is $(newest_served_source || echo 'none'): update KERNEL_PACKAGES in scripts/testbed/axes.py"
 	fi
 	mkdir -p "$DEB_DIR.partial"
 	(cd "$DEB_DIR.partial" && apt_for_kernel apt-get download -qq -o APT::Sandbox::User=root "$PACKAGE") ||
@@ -112,6 +106,7 @@ unpack_tree() {
 	mv "$tmp/$PACKAGE" "$SRC_DIR"
 	rm -rf "$tmp"
 	dpkg-deb -f "$deb" Version >"$SRC_DIR/.debian-version"
+	step "$PACKAGE $(cat "$SRC_DIR/.debian-version"), kernel $(make -s -C "$SRC_DIR" kernelversion)"
 }
 
 # The arm64 configuration Debian builds its generic arm64 kernel with.
@@ -142,7 +137,6 @@ main() {
 	fi
 	download_deb
 	unpack_tree
-	$QUIET || step "$PACKAGE $(cat "$SRC_DIR/.debian-version"), kernel $(make -s -C "$SRC_DIR" kernelversion)"
 	echo "$SRC_DIR"
 }
 

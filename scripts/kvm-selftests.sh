@@ -25,7 +25,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${1:?usage: kvm-selftests.sh KERNEL}
-kernel_package "$KERNEL" >/dev/null
+check_axes --kernel "$KERNEL"
 CROSS_COMPILE=aarch64-linux-gnu-
 need_tool "${CROSS_COMPILE}gcc"
 dpkg-query -W -f='${Status}\n' libc6-dev-arm64-cross 2>/dev/null |
@@ -33,7 +33,7 @@ dpkg-query -W -f='${Status}\n' libc6-dev-arm64-cross 2>/dev/null |
 	die "libc6-dev-arm64-cross is not installed; run 'make deps'"
 
 OURS=$PROJECT_ROOT/selftests/kvm
-src=$("$PROJECT_ROOT/scripts/kernel-source.sh" --quiet "$KERNEL")
+src=$("$PROJECT_ROOT/scripts/kernel-source.sh" "$KERNEL")
 suite=$src/tools/testing/selftests/kvm
 [ -f "$suite/Makefile" ] || die "$suite has no Makefile"
 

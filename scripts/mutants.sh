@@ -22,7 +22,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${1:-7.3}
-kernel_package "$KERNEL" >/dev/null
+check_axes --kernel "$KERNEL"
 need_tool cargo
 results=$BUILD_ROOT/mutants.json
 work=$(mktemp -d)
@@ -110,8 +110,6 @@ main() {
 		fi
 		entries+=("$name" "$host" "$guest")
 	done
-	# Back to the handler as it is, so the next build starts from there.
-	"$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust >/dev/null
 	testbed mutants-record --out "$results" --kernel "$KERNEL" "${entries[@]}"
 	echo "mutants: $killed killed, $survived survived"
 	[ "$survived" -eq 0 ]

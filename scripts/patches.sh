@@ -35,7 +35,7 @@ usage="usage: patches.sh KERNEL [--bisect]"
 KERNEL=${1:?$usage}
 BISECT=${2:-}
 [ -z "$BISECT" ] || [ "$BISECT" = --bisect ] || die "$usage"
-kernel_package "$KERNEL" >/dev/null
+check_axes --kernel "$KERNEL"
 need_tool git
 need_tool patch
 need_tool perl

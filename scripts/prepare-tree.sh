@@ -9,9 +9,14 @@
 # names a list of patches of hyp/glue/KERNEL/ (its `variants` file);
 # --patches gives the list instead (a bisect step), and --mutant applies one
 # more patch to the hyp's Rust sources (scripts/mutants.sh), --kvm-mutant
-# one to host KVM (kvm-mutants/, patched from the tree's root). --hash changes
-# nothing and prints a hash of what the tree would hold. --quiet does not
-# name the source package again (build-kernel.sh asks for the hash first).
+# one to host KVM (kvm-mutants/, patched from the tree's root).
+#
+# The tree's files are first made in a staging directory: Debian's files
+# that the glue manages, with the patches applied. --stage DIR keeps them in
+# DIR (an empty directory of the caller's), changes nothing else and prints a
+# hash of what the tree would hold: scripts/build-kernel.sh's build key.
+# --from-stage DIR, with the same arguments, then brings the tree to that
+# staging, without making it again.
 #
 # The switch is by content (scripts/glue.sh): Make rebuilds exactly what
 # the switch changed, and an interrupted switch is finished by the next run.
@@ -21,10 +26,10 @@ set -euo pipefail
 # shellcheck source=scripts/glue.sh
 . "$(dirname "$0")/glue.sh"
 
-usage="usage: prepare-tree.sh [--hash] [--quiet] [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] KERNEL HANDLER"
-hash_only=false
+usage="usage: prepare-tree.sh [--stage DIR | --from-stage DIR] [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] KERNEL HANDLER"
+stage=
+staged=false
 patches_given=false
-quiet=()
 patches=()
 mutant=
 kvm_mutant=
@@ -44,13 +49,12 @@ while [ $# -gt 0 ]; do
 		mutant=${2:?$usage}
 		shift 2
 		;;
-	--hash)
-		hash_only=true
-		shift
-		;;
-	--quiet)
-		quiet=(--quiet)
-		shift
+	--stage | --from-stage)
+		[ -z "$stage" ] || die "$usage"
+		stage=${2:?$usage}
+		[ -d "$stage" ] || die "$1 $stage: no such directory"
+		[ "$1" = --stage ] || staged=true
+		shift 2
 		;;
 	*) break ;;
 	esac
@@ -59,36 +63,52 @@ KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
 check_handler "$KERNEL" "$HANDLER"
 
-pristine=$("$PROJECT_ROOT/scripts/kernel-source.sh" "${quiet[@]}" "$KERNEL")
+pristine=$("$PROJECT_ROOT/scripts/kernel-source.sh" "$KERNEL")
 tree=$CACHE_DIR/trees/$KERNEL
 
-$patches_given || read -r -a patches <<<"$(glue_patches "$KERNEL" "$HANDLER")"
-$hash_only || copy_tree_once "$pristine" "$tree"
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
-glue_copy_managed "$KERNEL" "$pristine" "$stage"
-glue_apply "$KERNEL" "$stage" "${patches[@]}" ||
-	die "the glue does not apply to Debian's $KERNEL tree (see above)"
-if [ -n "$mutant" ]; then
-	patch -d "$stage/$GLUE_NVHE" -p1 -F0 -s --no-backup-if-mismatch <"$mutant" >/dev/null ||
-		die "mutant $mutant does not apply to hyp/"
-fi
-if [ -n "$kvm_mutant" ]; then
-	patch -d "$stage" -p1 -F0 -s --no-backup-if-mismatch <"$kvm_mutant" >/dev/null ||
-		die "mutant $kvm_mutant does not apply to Debian's $KERNEL tree"
-	mutant=$kvm_mutant
-fi
-if $hash_only; then
-	# Without a mutant of host KVM its files are Debian's, which the
-	# package version already stands for: the key stays what it was.
+# make_stage: Debian's managed files, the glue and the mutant, in $stage.
+make_stage() {
+	$patches_given || read -r -a patches <<<"$(glue_patches "$KERNEL" "$HANDLER")"
+	glue_copy_managed "$KERNEL" "$pristine" "$stage"
+	glue_apply "$KERNEL" "$stage" "${patches[@]}" ||
+		die "the glue does not apply to Debian's $KERNEL tree (see above)"
+	if [ -n "$mutant" ]; then
+		patch -d "$stage/$GLUE_NVHE" -p1 -F0 -s --no-backup-if-mismatch <"$mutant" >/dev/null ||
+			die "mutant $mutant does not apply to hyp/"
+	fi
+	if [ -n "$kvm_mutant" ]; then
+		patch -d "$stage" -p1 -F0 -s --no-backup-if-mismatch <"$kvm_mutant" >/dev/null ||
+			die "mutant $kvm_mutant does not apply to Debian's $KERNEL tree"
+	fi
+}
+
+# stage_hash: what the tree would hold, as one hash. Without a mutant of
+# host KVM its files are Debian's, which the package version already
+# stands for: left out, so that the key stays what it was before the
+# testbed managed them.
+stage_hash() {
+	local exclude=()
 	if [ -z "$kvm_mutant" ]; then
-		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$PROJECT_ROOT"/kvm-mutants/*.patch |
-			while read -r file; do rm -f "$stage/$file"; done
+		mapfile -t exclude < <(sed -n 's|^+++ b/\([^[:space:]]*\).*|./\1|p' \
+			"$PROJECT_ROOT"/kvm-mutants/*.patch)
 	fi
 	(cd "$stage" && find . -type f -print0 | sort -z | xargs -0 sha256sum) |
+		awk -v skip="${exclude[*]}" 'BEGIN { n = split(skip, s, " "); for (i = 1; i <= n; i++) out[s[i]] = 1 }
+			!($2 in out)' |
 		cat - "$pristine/.debian-version" | sha256sum | cut -d' ' -f1
+}
+
+if [ -z "$stage" ]; then
+	stage=$(mktemp -d)
+	trap 'rm -rf "$stage"' EXIT
+	make_stage
+elif ! $staged; then
+	make_stage
+	stage_hash
 	exit 0
 fi
+copy_tree_once "$pristine" "$tree"
+mutant=${kvm_mutant:-$mutant}
 changed=$(glue_sync "$KERNEL" "$stage" "$tree")
 if [ "$changed" -gt 0 ]; then
 	step "$KERNEL tree: $changed file(s) changed for $HANDLER${mutant:+ + $(basename "$mutant")}"

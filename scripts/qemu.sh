@@ -8,13 +8,7 @@ set -euo pipefail
 
 usage="usage: qemu.sh KERNEL HANDLER PROFILE CPU MODE"
 [ $# -eq 5 ] || die "$usage"
-kernel_package "$1" >/dev/null
-check_handler "$1" "$2"
-check_profile "$3"
-check_handler_profile "$2" "$3"
-check_cpu "$4"
-check_mode "$5"
-check_cpu_mode "$4" "$5"
+check_axes --kernel "$1" --handler "$2" --profile "$3" --cpu "$4" --mode "$5"
 
 "$PROJECT_ROOT/scripts/build-kernel.sh" "$1" "$2" "$3"
 exec "$PROJECT_ROOT/scripts/boot.sh" "$@"

@@ -6,7 +6,7 @@
 
 Reads BUILD_DIR/results.json (scripts/testbed/results.py), BUILD_DIR/mutants.json
 (scripts/mutants.sh) and BUILD_DIR/bench/bench.json with its
-performance.rst (scripts/bench-report.py); writes OUT_DIR/results.rst and
+performance.rst (scripts/testbed/bench_report.py); writes OUT_DIR/results.rst and
 the benchmark's chart, OUT_DIR/bench.png (matplotlib, Debian's
 python3-matplotlib). A file that is missing is named on the page with the
 make target that produces it: the page never shows results nobody ran.

@@ -28,9 +28,8 @@ bisect_builds() {
 				bisect_boot "$patch" "$([ "$patch" = "$last_stable" ] && echo PASS)"
 		done
 	done
-	"$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust >/dev/null
 	printf '%s\n' "${bisect_results[@]}" >"$out/BISECT"
-	echo "bisect: ${#bisect_results[@]} steps, all OK (build/patches/$KERNEL/BISECT); the $KERNEL tree is back to the rust handler"
+	echo "bisect: ${#bisect_results[@]} steps, all OK (build/patches/$KERNEL/BISECT)"
 }
 
 bisect_build() {

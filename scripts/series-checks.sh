@@ -217,7 +217,7 @@ check_kvmarm_apply() {
 		"$apply_json" "${patches[@]}") ||
 		die "the apply check could not run (see above); fix ${kvmarm_base#"$PROJECT_ROOT"/}"
 	printf '%s\n' "$report"
-	if [ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$apply_json")" = applies ]; then
+	if python3 "$series_mail" applies "$apply_json"; then
 		base_commit=$(sed -n 's/^commit[[:space:]]*//p' "$kvmarm_base")
 	fi
 	apply_report=$report

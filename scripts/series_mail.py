@@ -3,6 +3,7 @@
 """What scripts/patches.sh checks of a series as mail, without a kernel.
 
   series_mail.py apply-check BASE_FILE CACHE_ROOT JSON_OUT PATCH...
+  series_mail.py applies APPLY_JSON
   series_mail.py base-text APPLY_JSON
   series_mail.py check-out OUT_DIR KIND [BASE_COMMIT]
 
@@ -16,6 +17,9 @@ scratch directory holding the copies that are there and whose blob id is
 the one BASE_FILE records; a file that was not read is not checked, and
 the result says so. Prints the result, one "apply:" line first, and
 writes it as JSON to JSON_OUT for the cover letter and the base-commit.
+
+applies: exit 0 if that check found that the series applies to every file
+it touches, else 1.
 
 base-text: the cover letter's sentences on that check, and on why there is
 a base-commit or none.
@@ -265,6 +269,8 @@ def main(argv):
         Path(argv[4]).write_text(json.dumps(result, indent=1) + "\n")
         print("\n".join(report_lines(result)))
         return 0
+    if len(argv) == 3 and argv[1] == "applies":
+        return 0 if json.loads(Path(argv[2]).read_text())["status"] == "applies" else 1
     if len(argv) == 3 and argv[1] == "base-text":
         print(base_text(json.loads(Path(argv[2]).read_text())))
         return 0
@@ -274,7 +280,7 @@ def main(argv):
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    print("usage:\n" + "\n".join(__doc__.strip().splitlines()[2:5]), file=sys.stderr)
+    print("usage:\n" + "\n".join(__doc__.strip().splitlines()[2:6]), file=sys.stderr)
     return 2
 
 

@@ -38,7 +38,12 @@ style() {
 	# (measured: then bindgen's output lacked handle_host_smc and clippy
 	# failed on correct code); an incremental build brings it back.
 	"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust minimal
-	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --quiet "$KERNEL" rust)
+	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
+	# Checked, not assumed: clippy on correct code fails without them.
+	grep -qx 'CONFIG_NVHE_RUST_HOST_SMC=y' "$objdir/.config" ||
+		die "$objdir is not configured with the Rust handler after the rust build; run 'make build KERNEL=$KERNEL HANDLER=rust' and look at its log"
+	grep -q 'fn handle_host_smc' "$objdir/arch/arm64/kvm/hyp/nvhe/host_smc_bindings.rs" ||
+		die "$objdir's hyp bindings lack handle_host_smc (made with the Rust option off?); run 'make build KERNEL=$KERNEL HANDLER=rust'"
 	modules=$("$PROJECT_ROOT/scripts/selftest-install.sh" "$tree" 2>/dev/null)/test_modules
 	step "make rustfmtcheck ($KERNEL tree, the hyp's Rust included)"
 	kmake -s rustfmtcheck || die "rustfmtcheck: the $KERNEL tree's Rust is not formatted (diff above)"

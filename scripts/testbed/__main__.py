@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from . import ktap, qemu_configs, verdict
+from . import axes, ktap, qemu_configs, verdict
 from .axes import AXES, CPUS, MODES
 from .paths import kunit_dir
 
@@ -28,6 +28,65 @@ def cmd_verdict(args):
               + ("; ".join(record["problems"]) if record["problems"] else "as expected"))
     print(f"verdict: {record['verdict']}")
     return 0 if record["ok"] and record["verdict"] not in ("FAIL", "ERROR") else 1
+
+
+def cmd_validate(args):
+    """Check a script's axes (scripts/lib.sh: check_axes): exit 1 with the
+    error a user reads unless they are valid together."""
+    error = axes.invalid(**{k: getattr(args, k) for k in AXES})
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_axis(args):
+    """What the shell scripts ask of the axes: a kernel's Debian source
+    package, its handlers, a build's directory name."""
+    error = axes.invalid(kernel=args.kernel)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.what == "package":
+        print(axes.KERNEL_PACKAGES[args.kernel])
+    elif args.what == "handlers":
+        print(*axes.handlers_of(args.kernel), sep="\n")
+    else:
+        print(axes.variant_name(args.kernel, args.handler, args.profile))
+    return 0
+
+
+def cmd_hyp_path(args):
+    """One path through a kvm_nvhe.o, as JSON."""
+    from .a64 import Unfollowable
+    from .hyp_path import follow
+    try:
+        json.dump(follow(args.object, args.path), sys.stdout, indent=1)
+    except Unfollowable as error:
+        sys.exit(f"hyp-path: cannot follow the path: {error}")
+    print()
+
+
+def cmd_hyp_report(args):
+    """make hyp-report: the table, or with --tsv its rows for bench.sh."""
+    from .a64 import Unfollowable
+    from .hyp_report import rows, table
+    for kernel in args.kernels:
+        if axes.invalid(kernel=kernel):
+            sys.exit(f"error: {axes.invalid(kernel=kernel)}")
+    try:
+        found = rows(args.kernels or axes.KERNELS)
+    except Unfollowable as error:
+        sys.exit(f"hyp-report: cannot follow a path: {error}")
+    if not found:
+        sys.exit("error: no build with a kvm_nvhe.o in build/; run 'make build' first")
+    print(table(found, args.tsv), end="")
+
+
+def cmd_bench_report(args):
+    """scripts/bench.sh's measurements as a table, bench.json and RST."""
+    from .bench_report import report
+    report(args.dir)
 
 
 def cmd_cmdline(args):
@@ -113,6 +172,27 @@ def main(argv=None):
     for axis in AXES:
         p.add_argument(axis)
     p.set_defaults(func=cmd_verdict)
+    p = sub.add_parser("validate", help=cmd_validate.__doc__.split("\n")[0])
+    for axis in AXES:
+        p.add_argument(f"--{axis}")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("axis", help="a kernel's package or handlers, a build's name")
+    p.add_argument("what", choices=("package", "handlers", "variant"))
+    p.add_argument("kernel")
+    p.add_argument("handler", nargs="?")
+    p.add_argument("profile", nargs="?", default="minimal")
+    p.set_defaults(func=cmd_axis)
+    p = sub.add_parser("hyp-path", help=cmd_hyp_path.__doc__)
+    p.add_argument("object")
+    p.add_argument("path", choices=("reject", "accept"))
+    p.set_defaults(func=cmd_hyp_path)
+    p = sub.add_parser("hyp-report", help=cmd_hyp_report.__doc__.split("\n")[0])
+    p.add_argument("--tsv", action="store_true", help="tab-separated rows, no header")
+    p.add_argument("kernels", nargs="*", metavar="KERNEL")
+    p.set_defaults(func=cmd_hyp_report)
+    p = sub.add_parser("bench-report", help=cmd_bench_report.__doc__)
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_bench_report)
     p = sub.add_parser("cmdline", help="the kernel command line of a CPU and mode")
     p.add_argument("cpu", choices=CPUS)
     p.add_argument("mode", choices=MODES)
@@ -120,7 +200,8 @@ def main(argv=None):
     p = sub.add_parser("scan-args", help="scripts/qemu_int_scan.py's options for a mode")
     p.add_argument("mode", choices=MODES)
     p.set_defaults(func=cmd_scan_args)
-    p = sub.add_parser("machine", help="QEMU's -smp, -m and the boot's timeout for a mode")
+    p = sub.add_parser("machine",
+                       help="QEMU's -smp, -m, the boot's timeout and QEMU's other arguments")
     p.add_argument("cpu", choices=CPUS)
     p.add_argument("mode", choices=MODES)
     p.set_defaults(func=cmd_machine)

@@ -1,17 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The axes of a row, defined once: scripts/lib.sh checks the same names
-for the shell scripts, and hyp/glue/KERNEL/variants says which handlers a
-tree has."""
+"""The axes of a row, defined once: the shell scripts check their
+arguments through `python3 -m testbed validate` (scripts/lib.sh), and
+hyp/glue/KERNEL/variants says which handlers a tree has."""
 
 from .paths import ROOT
 
-KERNELS = ("6.12", "7.3")
+# Debian's source package of each kernel: 7.3 from trixie-backports, 6.12
+# from bookworm (scripts/kernel-source.sh).
+KERNEL_PACKAGES = {"6.12": "linux-source-6.12", "7.3": "linux-source-7.3"}
+KERNELS = tuple(KERNEL_PACKAGES)
 # minimal and hardened: the testbed's configurations of Debian's source;
-# gcc: the minimal one built with GCC (scripts/lib.sh: profile_cc);
+# gcc: the minimal one built with GCC (scripts/kbuild.sh: profile_cc);
 # debian: Debian's own kernel package (scripts/debian-build.sh).
 PROFILES = ("minimal", "hardened", "gcc", "debian")
-CPUS = ("max", "neoverse-n1", "cortex-a57")
-MODES = ("hvhe", "nvhe", "vhe", "insmod", "pkvm-fail", "kvm", "kvm-vhe")
+# QEMU CPU models with EL2, and whether each has VHE: max has VHE, PAC and
+# BTI; neoverse-n1 VHE without PAC (dynamic SCS patches the kernel);
+# cortex-a57 no VHE (pKVM runs classic nVHE without any override).
+CPU_HAS_VHE = {"max": True, "neoverse-n1": True, "cortex-a57": False}
+CPUS = tuple(CPU_HAS_VHE)
+# bench: the benchmark module instead of the selftest (scripts/bench.sh),
+# not a row of the matrix.
+MODES = ("hvhe", "nvhe", "vhe", "insmod", "pkvm-fail", "kvm", "kvm-vhe", "bench")
 # Booted in this order, so that a C handler's row is there to compare the
 # Rust one with.
 HANDLER_ORDER = ("stock", "backport", "rust")
@@ -39,3 +48,37 @@ def reference_handler(kernel):
     """The C handler a Rust row is compared with: the stable backport of
     upstream's checks where the tree needs one, else the tree's own."""
     return "backport" if "backport" in handlers_of(kernel) else "stock"
+
+
+def _one_of(values):
+    *rest, last = values
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def invalid(kernel=None, handler=None, profile=None, cpu=None, mode=None):
+    """What is wrong with the axes given (None: not given), as the error
+    a user reads, or None. Names are compared as strings: they come from
+    the command line (HANDLER='.*' once matched a variant as a pattern)."""
+    if kernel is not None and kernel not in KERNELS:
+        return f"unknown KERNEL '{kernel}'; use KERNEL={_one_of(KERNELS)}"
+    if handler is not None:
+        handlers = handlers_of(kernel) if kernel else HANDLER_ORDER
+        if handler not in handlers:
+            return (f"unknown HANDLER '{handler}'" + (f" for KERNEL={kernel}" if kernel else "")
+                    + f"; use one of: {' '.join(handlers)}")
+    if profile is not None:
+        if profile not in PROFILES:
+            return f"unknown PROFILE '{profile}'; use PROFILE={_one_of(PROFILES)}"
+        if profile == "debian" and handler not in (None, "stock"):
+            return ("PROFILE=debian is Debian's own kernel, whose handler is its own: "
+                    "use HANDLER=stock")
+    if cpu is not None and cpu not in CPUS:
+        return f"unknown CPU '{cpu}'; use CPU={_one_of(CPUS)}"
+    if mode is not None:
+        if mode not in MODES:
+            return f"unknown MODE '{mode}'; use MODE={_one_of(MODES)}"
+        # Every mode but nvhe boots hVHE or VHE (insmod and pkvm-fail boot
+        # hVHE).
+        if cpu is not None and not CPU_HAS_VHE[cpu] and mode != "nvhe":
+            return f"CPU={cpu} has no VHE, so MODE={mode} cannot run on it; use MODE=nvhe"
+    return None

@@ -5,14 +5,12 @@ effect, and what QEMU's exception log must not show
 (scripts/qemu_int_scan.py). scripts/boot.sh asks for them by name.
 Each mode's "proof" is a regular expression for its console line."""
 
+from .axes import CPU_HAS_VHE
+
 MACHINE = "virt,virtualization=on,gic-version=3"
 MEMORY = "1G"
-CPUS = 4
-
-# QEMU CPU models with EL2: max has VHE, PAC and BTI; neoverse-n1 has VHE
-# but no PAC (dynamic SCS patches the kernel); cortex-a57 has no VHE
-# (pKVM runs classic nVHE without any override).
-CPU_HAS_VHE = {"max": True, "neoverse-n1": True, "cortex-a57": False}
+SMP = 4
+TIMEOUT = 300
 
 PKVM_SCAN = ("--mode", "pkvm")
 MODES = {
@@ -79,6 +77,20 @@ MODES = {
         "guest": "kvm-selftests",
         "smp": 2, "memory": "2G", "timeout": 900,
     },
+    # The benchmark module, loaded pkvm_smc_bench=N times instead of the
+    # selftest (scripts/bench.sh, boot.sh --bench-reps): one CPU, and
+    # -icount so that the guest's counter counts instructions. No
+    # exception log: it would be slower, and the selftest rows scan.
+    "bench": {
+        "cmdline": "kvm-arm.mode=protected",
+        "proof": "Protected hVHE mode initialized successfully",
+        "missing": "pKVM did not initialise in hVHE mode",
+        "scan": (),
+        "guest": "bench",
+        "finished": r"^pkvm-smc-imm: bench end$",
+        "unfinished": "the benchmark never finished",
+        "smp": 1, "qemu_args": ("-icount", "shift=0"),
+    },
 }
 
 # The modes whose guest runs the KVM selftests rather than this project's
@@ -92,9 +104,11 @@ DEFAULT_OFF_CASES = {"smc_nonzero_imm_destructive_psci_harmless"}
 
 
 def machine(cpu, mode):
-    """QEMU's -smp and -m, and the boot's timeout in seconds, for MODE."""
+    """QEMU's -smp and -m, the boot's timeout in seconds and QEMU's other
+    arguments, for MODE."""
     config = MODES[mode]
-    return config.get("smp", CPUS), config.get("memory", MEMORY), config.get("timeout", 300)
+    return (config.get("smp", SMP), config.get("memory", MEMORY),
+            config.get("timeout", TIMEOUT), *config.get("qemu_args", ()))
 
 
 def cmdline(cpu, mode):

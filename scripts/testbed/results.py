@@ -56,9 +56,9 @@ def provenance(rust_toolchain):
 
 
 def rust_toolchain():
-    """KERNEL_RUST_TOOLCHAIN, as scripts/lib.sh sets it."""
+    """KERNEL_RUST_TOOLCHAIN, as scripts/kbuild.sh sets it."""
     m = re.search(r"^KERNEL_RUST_TOOLCHAIN=(\S+)$",
-                  (ROOT / "scripts/lib.sh").read_text(), re.M)
+                  (ROOT / "scripts/kbuild.sh").read_text(), re.M)
     return m.group(1) if m else "unknown"
 
 

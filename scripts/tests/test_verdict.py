@@ -103,6 +103,35 @@ class Judge(unittest.TestCase):
                          "pKVM did not initialise in nVHE mode")
         self.assertEqual(verdict.console_error(proof, "hvhe", 0, 300),
                          "the test never finished (the VM powered off under it?)")
+        self.assertEqual(verdict.console_error(proof, "bench", 0, 300),
+                         "the benchmark never finished")
+        self.assertIsNone(verdict.console_error(
+            proof + "pkvm-smc-imm: bench begin\npkvm-smc-imm: bench end\n", "bench", 0, 300))
+
+
+class Bench(unittest.TestCase):
+    """MODE=bench: the benchmark's lines, judged by the one verdict."""
+
+    def judged(self, console):
+        build = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, build)
+        (build / "7.3-rust").mkdir()
+        (build / "7.3-rust/max-bench.log").write_text(console)
+        with mock.patch.object(paths, "BUILD", build):
+            return verdict.judge_boot(row(mode="bench"), "7.3-rust", 0, 300, None)
+
+    def test_the_lines_of_a_finished_benchmark(self):
+        got = self.judged("kvm [1]: Protected hVHE mode initialized successfully\n"
+                          "pkvm-smc-imm: bench begin\nbench: reject=1\nbench: reject=2\n"
+                          "pkvm-smc-imm: bench end\n")
+        self.assertEqual((got["verdict"], got["ok"], got["row"]), ("PASS", True, None))
+        self.assertEqual(got["bench"], ["bench: reject=1", "bench: reject=2"])
+
+    def test_an_unfinished_benchmark_is_an_error(self):
+        got = self.judged("kvm [1]: Protected hVHE mode initialized successfully\n"
+                          "pkvm-smc-imm: bench begin\nbench: reject=1\n")
+        self.assertEqual((got["verdict"], got["ok"]), ("ERROR", False))
+        self.assertEqual(got["errors"], ["the benchmark never finished"])
 
 
 class JudgeKvm(unittest.TestCase):

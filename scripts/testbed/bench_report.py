@@ -1,16 +1,16 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Turn scripts/bench.sh's measurements into a table, JSON and RST.
 
-  bench-report.py DIR
+  python3 -m testbed bench-report DIR
 
-Reads, for each build NAME (scripts/lib.sh's variant_name: kernel-handler,
+Reads, for each build NAME (scripts/testbed/axes.py's variant_name: kernel-handler,
 plus -hardened for that profile), DIR/raw-NAME.txt (one "bench: key=value
 ..." line per repetition) and DIR/build-NAME.json (the build's kernel,
 handler, profile and whether the Rust objects took part in the hyp's LTO
 link), and DIR/static.tsv (scripts/hyp-report.sh --tsv). Writes
 DIR/bench.json and DIR/performance.rst (the body of the results page's
-Performance section, see scripts/results-page.py) and prints the table.
+Performance section, see scripts/results-page.py; bench_rst.py) and prints
+the table.
 
 Under -icount shift=0 QEMU retires one instruction per virtual
 nanosecond, so counter ticks convert to guest instructions; a round trip
@@ -26,6 +26,9 @@ import json
 import statistics
 import sys
 from pathlib import Path
+
+from .axes import HANDLER_ORDER
+from .bench_rst import fmt, rst, spread
 
 PROFILES = ("minimal", "hardened")
 PATHS = ("accept", "reject")
@@ -62,13 +65,13 @@ WHY = {
         "reject": "the Rust objects were in the hyp's LTO link, which can inline "
                   "handle_host_smc into handle_trap() as clang does the C handler: "
                   "either it did not, or the code it inlined is longer than the C's "
-                  "(scripts/hyp-path.py names the functions the path runs through)",
+                  "(scripts/testbed/hyp_path.py names the functions the path runs through)",
         "accept": "the Rust objects were in the hyp's LTO link, yet the path to the "
                   "PSCI relay is longer than the C's, in code LTO kept out of line "
-                  "or longer (scripts/hyp-path.py names the functions it runs through)",
+                  "or longer (scripts/testbed/hyp_path.py names the functions it runs through)",
         "text": "the Rust objects were in the hyp's LTO link, yet the functions the "
                 "two paths run through are larger than the C's, in code LTO kept out "
-                "of line or longer (scripts/hyp-path.py names them)",
+                "of line or longer (scripts/testbed/hyp_path.py names them)",
     },
 }
 
@@ -193,23 +196,16 @@ def compare(c, rust):
     return result
 
 
-def fmt(x, sign="", none="-"):
-    return none if x is None else (f"{x:.3f}" if isinstance(x, float) else f"{x:{sign}}")
-
-
-def spread(stats):
-    return f"{stats['median']:.1f} ({stats['min']:.1f}-{stats['max']:.1f})"
-
-
 def order(builds):
     """Newest tree first, then minimal before hardened, C before Rust."""
     return sorted(builds, key=lambda m: ([-part for part in version(m["kernel"])],
                                          PROFILES.index(m["profile"]),
-                                         ("stock", "backport", "rust").index(m["handler"])))
+                                         HANDLER_ORDER.index(m["handler"])))
 
 
-def main():
-    out = Path(sys.argv[1])
+def report(out):
+    """Print the table, write DIR/bench.json and DIR/performance.rst."""
+    out = Path(out)
     builds = load(out)
     measured = order(builds.values())
     comparisons = [compare(c_reference(builds, m), m) for m in measured
@@ -243,73 +239,3 @@ def main():
     }
     (out / "bench.json").write_text(json.dumps(document, indent=1) + "\n")
     (out / "performance.rst").write_text(rst(document))
-
-
-def list_table(header, rows):
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for row in [header] + rows:
-        lines += [f"   * - {row[0]}"] + [f"     - {cell}" for cell in row[1:]]
-    return lines + [""]
-
-
-def cell(value, verdict_text, sign="+", unit=""):
-    """A value and its verdict without the why (met, missed by N, no
-    target); n/a alone."""
-    if value is None:
-        return "n/a"
-    return f"{fmt(value, sign)}{unit} ({verdict_text.split(':')[0]})"
-
-
-def rst(doc):
-    """The numbers and verdicts, for the results page to put under its chart."""
-    numbers = list_table(
-        ["kernel", "profile", "handler", "LTO", "accept/call", "reject/call",
-         "static reject", "static accept", ".hyp.text bytes"],
-        [[m["kernel"], m["profile"], m["handler"], "yes" if m["lto"] else "no",
-          spread(m["accept"]), spread(m["reject"]), fmt(m["static"]["reject_insns"], none="none"),
-          str(m["static"]["accept_insns"]), str(m["static"]["text_bytes"])]
-         for m in doc["measurements"]])
-    verdicts = list_table(
-        ["kernel", "profile", "accept rust/C", "reject rust/C", "static reject",
-         "static accept", ".hyp.text"],
-        [[c["kernel"], c["profile"],
-          cell(c["accept_round_trip_ratio"], c["accept_round_trip"]),
-          cell(c["reject_round_trip_ratio"], c["reject_round_trip"]),
-          cell(c["reject_static_extra_insns"], c["reject_static"]),
-          cell(c["accept_static_extra_insns"], c["accept_static"]),
-          cell(c["text_extra_bytes"], c["text"], unit=" B")]
-         for c in doc["comparisons"]])
-    misses = [f"- {c['kernel']} {c['profile']}, {what}: {c[key]}"
-              for c in doc["comparisons"]
-              for what, key in (("accept round trip", "accept_round_trip"),
-                                ("reject round trip", "reject_round_trip"),
-                                ("static reject path", "reject_static"),
-                                ("static accept path", "accept_static"),
-                                (".hyp.text", "text"))
-              if c[key].startswith("missed")]
-    def bound(extra, unit):
-        return "C's" if extra == 0 else f"C's + {extra} {unit}"
-    targets = "; ".join(
-        f"{profile}: round trips rust/C <= {t['round_trip_ratio']:.2f}, "
-        f"static reject path <= {bound(t['reject_static_extra_insns'], 'instructions')}, "
-        + ("" if t["accept_static_extra_insns"] is None else
-           f"static accept path <= {bound(t['accept_static_extra_insns'], 'instructions')}, ")
-        + f".hyp.text <= {bound(t['text_extra_bytes'], 'bytes')}"
-        for profile, t in doc["targets"].items())
-    return "\n".join([
-        "Generated by ``make bench`` (``scripts/bench-report.py``). Round trips "
-        f"are in {doc['unit']}: the median over the repetitions, with their "
-        "minimum and maximum; the rust/C ratios are " + doc["compared"] + ". "
-        "Static counts are instructions on the path through ``kvm_nvhe.o`` and "
-        "the bytes of the functions on it (``make hyp-report``); LTO: the Rust "
-        "objects took part in the hyp's LTO link.", "",
-        *numbers,
-        f"Rust against the C handler of the same tree and profile (static: "
-        f"instructions or bytes more than C). Targets: {targets}.", "",
-        *verdicts,
-        *(["Missed targets:", ""] + misses + [""] if misses else ["Every target is met.", ""]),
-    ])
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the Rust handler costs against the C one of the same tree and
+profile (make hyp-report), from the kvm_nvhe.o each build kept: the
+instructions executed for a rejected smc #1 (handle_trap's entry to its
+return) and for smc #0 up to the PSCI relay call (hyp_path.py), and the
+.hyp.text bytes of the functions those paths run through. With the
+hardened profile's ThinLTO the Rust objects join the hyp's LTO link, and
+handle_host_smc can be inlined into handle_trap like the C one is. Every
+build of build/KERNEL-{stock,backport,rust}[-hardened] that exists is
+shown."""
+
+import json
+import re
+import subprocess
+
+from . import paths
+from .axes import HANDLER_ORDER, KERNELS, variant_name
+from .hyp_path import follow
+
+LLVM_SUFFIX = "-19"
+PROFILES = ("minimal", "hardened")
+HEADER = ("kernel", "handler", "profile", "lto", "text bytes", "reject insns", "accept insns")
+# Every function of the handler the object holds is counted, on a path or
+# not: under LTO the exported handle_host_smc stays, inlined or not.
+HANDLER_FUNCTIONS = re.compile(r"^__kvm_nvhe_(handle_host_smc|kvm_host_forward_smc|"
+                               r"default_host_smc_handler)$|host_smc_policy5relay")
+
+
+def sizes(obj):
+    """Each symbol's size in OBJ, by name (llvm-nm -S)."""
+    out = subprocess.run([f"llvm-nm{LLVM_SUFFIX}", "-S", "--radix=d", str(obj)],
+                         check=True, capture_output=True, text=True).stdout
+    found = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 4:
+            found[fields[3]] = found.get(fields[3], 0) + int(fields[1])
+    return found
+
+
+def text_bytes(obj, functions):
+    """The bytes of FUNCTIONS and of every function of the handler."""
+    return sum(size for name, size in sizes(obj).items()
+               if name in functions or HANDLER_FUNCTIONS.search(name))
+
+
+def row(kernel, handler, profile):
+    """One build's figures, or None where it has not been built."""
+    out = paths.BUILD / variant_name(kernel, handler, profile)
+    obj = out / "kvm_nvhe.o"
+    if not obj.is_file():
+        return None
+    objdump = f"llvm-objdump{LLVM_SUFFIX}"
+    accept = follow(obj, "accept", objdump)
+    functions = set(accept["functions"])
+    # 6.12's own C handler has no reject path: smc #1 is relayed.
+    reject = "none"
+    if (kernel, handler) != ("6.12", "stock"):
+        path = follow(obj, "reject", objdump)
+        functions |= set(path["functions"])
+        reject = path["instructions"]
+    lto = json.loads((out / "build.json").read_text()).get("lto")
+    return (kernel, handler, profile, "yes" if lto else "no", text_bytes(obj, functions),
+            reject, accept["instructions"])
+
+
+def rows(kernels=KERNELS):
+    found = [row(k, h, p) for k in kernels for p in PROFILES for h in HANDLER_ORDER]
+    return [r for r in found if r]
+
+
+def table(found, tsv=False):
+    if tsv:
+        return "".join("\t".join(map(str, r)) + "\n" for r in found)
+    fmt = "{:<6} {:<8} {:<8} {:<4} {:>10} {:>13} {:>13}\n"
+    return "".join(fmt.format(*r) for r in [HEADER] + found)
