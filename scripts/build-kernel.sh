@@ -23,6 +23,10 @@
 #                      the object directory (scripts/style.sh), which a
 #                      cache hit leaves as the last real build left it
 set -euo pipefail
+# A command that fails inside $(...) fails the build too: the build key is
+# made of many (a key without one of its parts would take another build's
+# result from the cache).
+shopt -s inherit_errexit
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -232,7 +236,7 @@ build_key() {
 	local files
 	mapfile -t files < <(fragments)
 	{
-		"$PROJECT_ROOT/scripts/prepare-tree.sh" --stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER"
+		echo "$tree_hash"
 		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option"
 		rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose
 		"clang$LLVM_SUFFIX" --version
@@ -278,7 +282,8 @@ trap 'rm -rf "$stage"' EXIT
 check_toolchain
 choose_rust_option
 build() {
-	local key
+	local key tree_hash
+	tree_hash=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	key=$(build_key)
 	$use_cache && from_cache "$key" && return
 	rm -rf "$out"

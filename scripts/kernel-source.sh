@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # kernel-source.sh [--config] KERNEL: download Debian's linux-source-KERNEL
 # once, unpack it into the cache and print the pristine tree's path on
-# stdout; the version is named when it is unpacked (and by every build:
-# scripts/build-kernel.sh). With --config, the same for Debian's
+# stdout; the version is named when it is unpacked (and by every kernel
+# build: scripts/build-kernel.sh). With --config, the same for Debian's
 # linux-config-KERNEL (arm64): print the path of its arm64 kernel
 # configuration.
 #

@@ -16,7 +16,7 @@
 # DIR (an empty directory of the caller's), changes nothing else and prints a
 # hash of what the tree would hold: scripts/build-kernel.sh's build key.
 # --from-stage DIR, with the same arguments, then brings the tree to that
-# staging, without making it again.
+# staging, without making it again; only to a staging that was completed.
 #
 # The switch is by content (scripts/glue.sh): Make rebuilds exactly what
 # the switch changed, and an interrupted switch is finished by the next run.
@@ -26,6 +26,8 @@ set -euo pipefail
 # shellcheck source=scripts/glue.sh
 . "$(dirname "$0")/glue.sh"
 
+# The last thing --stage writes; glue_sync copies only managed files.
+STAGED=.pkvm-smc-staged
 usage="usage: prepare-tree.sh [--stage DIR | --from-stage DIR] [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] KERNEL HANDLER"
 stage=
 staged=false
@@ -53,7 +55,13 @@ while [ $# -gt 0 ]; do
 		[ -z "$stage" ] || die "$usage"
 		stage=${2:?$usage}
 		[ -d "$stage" ] || die "$1 $stage: no such directory"
-		[ "$1" = --stage ] || staged=true
+		if [ "$1" = --stage ]; then
+			[ -z "$(ls -A "$stage")" ] || die "--stage $stage: not empty"
+		else
+			staged=true
+			[ -f "$stage/$STAGED" ] ||
+				die "--from-stage $stage: not a complete staging (prepare-tree.sh --stage failed?)"
+		fi
 		shift 2
 		;;
 	*) break ;;
@@ -105,6 +113,7 @@ if [ -z "$stage" ]; then
 elif ! $staged; then
 	make_stage
 	stage_hash
+	touch "$stage/$STAGED"
 	exit 0
 fi
 copy_tree_once "$pristine" "$tree"

@@ -10,7 +10,7 @@
 # and on as well once a patch has added it; a stable backport must also
 # boot and run the kselftest under pKVM, and the whole stable series pass
 # it. Each step is one incremental build of the shared tree into
-# build/bisect-KERNEL/; the tree ends as the testbed's rust handler has it.
+# build/bisect-KERNEL/.
 bisect_builds() {
 	local i patch applied=() option_exists=false option last_stable
 	bisect_results=()

@@ -71,9 +71,8 @@ def cmd_hyp_report(args):
     """make hyp-report: the table, or with --tsv its rows for bench.sh."""
     from .a64 import Unfollowable
     from .hyp_report import rows, table
-    for kernel in args.kernels:
-        if axes.invalid(kernel=kernel):
-            sys.exit(f"error: {axes.invalid(kernel=kernel)}")
+    for error in filter(None, (axes.invalid(kernel=k) for k in args.kernels)):
+        sys.exit(f"error: {error}")
     try:
         found = rows(args.kernels or axes.KERNELS)
     except Unfollowable as error:
@@ -98,7 +97,7 @@ def cmd_scan_args(args):
 
 
 def cmd_machine(args):
-    """SMP MEMORY TIMEOUT of a mode, for scripts/boot.sh."""
+    """SMP MEMORY TIMEOUT [QEMU ARGUMENTS...] of a mode, for scripts/boot.sh."""
     print(*qemu_configs.machine(args.cpu, args.mode))
 
 

@@ -80,5 +80,7 @@ def invalid(kernel=None, handler=None, profile=None, cpu=None, mode=None):
         # Every mode but nvhe boots hVHE or VHE (insmod and pkvm-fail boot
         # hVHE).
         if cpu is not None and not CPU_HAS_VHE[cpu] and mode != "nvhe":
-            return f"CPU={cpu} has no VHE, so MODE={mode} cannot run on it; use MODE=nvhe"
+            instead = ("MODE=nvhe" if mode != "bench"
+                       else "a CPU with VHE: " + " or ".join(c for c in CPUS if CPU_HAS_VHE[c]))
+            return f"CPU={cpu} has no VHE, so MODE={mode} cannot run on it; use {instead}"
     return None

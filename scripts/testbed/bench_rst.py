@@ -3,7 +3,6 @@
 results page to put under its chart (bench_report.py writes it)."""
 
 
-
 def fmt(x, sign="", none="-"):
     return none if x is None else (f"{x:.3f}" if isinstance(x, float) else f"{x:{sign}}")
 

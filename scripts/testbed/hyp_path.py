@@ -19,6 +19,7 @@ follow() returns the count, the functions the path runs through and the
 path, one instruction a line.
 """
 
+import os
 import re
 import subprocess
 
@@ -28,7 +29,7 @@ ESR_SMC64 = 0x17 << 26 | 1 << 25
 PSCI_VERSION = 0x84000000
 ENTRY = "__kvm_nvhe_handle_trap"
 PSCI_RELAY = "__kvm_nvhe_kvm_host_psci_handler"
-OBJDUMP = "llvm-objdump-19"
+OBJDUMP = "llvm-objdump" + os.environ.get("LLVM_SUFFIX", "-19")
 
 
 def disassemble(objdump, obj):

@@ -10,6 +10,7 @@ build of build/KERNEL-{stock,backport,rust}[-hardened] that exists is
 shown."""
 
 import json
+import os
 import re
 import subprocess
 
@@ -17,7 +18,8 @@ from . import paths
 from .axes import HANDLER_ORDER, KERNELS, variant_name
 from .hyp_path import follow
 
-LLVM_SUFFIX = "-19"
+# scripts/kbuild.sh's, which scripts/lib.sh exports.
+LLVM_SUFFIX = os.environ.get("LLVM_SUFFIX", "-19")
 PROFILES = ("minimal", "hardened")
 HEADER = ("kernel", "handler", "profile", "lto", "text bytes", "reject insns", "accept insns")
 # Every function of the handler the object holds is counted, on a path or

@@ -50,7 +50,11 @@ def console_error(text, mode, qemu_status, timeout):
     if not re.search(MODES[mode]["proof"], text):
         return MODES[mode]["missing"]
     finished = MODES[mode].get("finished")
-    if not re.search(finished, text, re.M) if finished else not TEST_EXIT.search(text):
+    if finished:
+        done = re.search(finished, text, re.M)
+    else:
+        done = TEST_EXIT.search(text)
+    if not done:
         return MODES[mode].get("unfinished",
                                "the test never finished (the VM powered off under it?)")
     return None
@@ -222,6 +226,8 @@ def judge_boot(spec, build_name, qemu_status, timeout, scan_status):
     if MODES[spec["mode"]].get("guest") == "bench":
         # No KTAP: one `bench:` line per load, which console_error saw end.
         bench = [line for line in guest_section(text, "bench") if line.startswith("bench: ")]
+        if not bench and not errors:
+            errors.append("the benchmark printed no measurement (every load failed?)")
         parsed = {"verdict": "PASS", "errors": [], "tests": [], "failed": [],
                   "exit_status": None}
     else:
