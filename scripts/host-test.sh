@@ -182,6 +182,22 @@ done
 	die "check_handler refused a handler that hyp/glue/*/variants names"
 echo "ok: HANDLER='.*', '#', 'rus', 'rust.*' refused; rust, backport accepted"
 
+# A build syncs the shared tree from the staging its key was made of: a
+# staging that failed half-way must not be taken (it once was, silently).
+step "prepare-tree.sh takes only a complete staging"
+work=$(mktemp -d)
+if "$PROJECT_ROOT/scripts/prepare-tree.sh" --from-stage "$work" 7.3 rust >/dev/null 2>"$work.err"; then
+	die "prepare-tree.sh --from-stage took a directory that no --stage completed"
+fi
+grep -q 'not a complete staging' "$work.err" || die "prepare-tree.sh --from-stage: $(cat "$work.err")"
+touch "$work/leftover"
+if "$PROJECT_ROOT/scripts/prepare-tree.sh" --stage "$work" 7.3 rust >/dev/null 2>"$work.err"; then
+	die "prepare-tree.sh --stage staged into a directory that was not empty"
+fi
+grep -q 'not empty' "$work.err" || die "prepare-tree.sh --stage: $(cat "$work.err")"
+rm -rf "$work" "$work.err"
+echo "ok: --from-stage refuses an incomplete staging, --stage a used directory"
+
 step "python unit tests (scripts/tests)"
 python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
 
