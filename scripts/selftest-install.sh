@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # selftest-install.sh KERNEL_TREE: put the kselftest target into a kernel
 # tree, as tools/testing/selftests/pkvm_smc_imm/: selftests/ as it is, and
-# the modules' sources (rust/Kbuild, rust/*.rs) in its test_modules/, which
+# the modules' sources (rust/Kbuild, rust/*.rs, rust/*.c) in its test_modules/, which
 # lib.mk builds through TEST_GEN_MODS_DIR. Then, in the tree,
 #
 #   make -C tools/testing/selftests TARGETS=pkvm_smc_imm ARCH=arm64 LLVM=-19 \
@@ -41,14 +41,14 @@ for file in Makefile config settings smc_imm.sh; do
 done
 install_file "$PROJECT_ROOT/selftests/test_modules/Makefile" "$target/test_modules/Makefile"
 install_file "$PROJECT_ROOT/rust/Kbuild" "$target/test_modules/Kbuild"
-for file in "$PROJECT_ROOT"/rust/*.rs; do
+for file in "$PROJECT_ROOT"/rust/*.rs "$PROJECT_ROOT"/rust/*.c; do
 	install_file "$file" "$target/test_modules/${file##*/}"
 done
 
 # What an earlier version installed and this one does not: only sources,
 # never what Kbuild built next to them.
 removed=0
-for file in "$target"/*.sh "$target"/test_modules/*.rs; do
+for file in "$target"/*.sh "$target"/test_modules/*.rs "$target"/test_modules/*.c; do
 	[ -e "$file" ] || continue
 	case " ${installed[*]} " in
 	*" $file "*) ;;

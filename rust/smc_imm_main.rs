@@ -30,6 +30,7 @@ use core::num::NonZeroU16;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{bindings, prelude::*};
 
+mod hvc;
 #[macro_use]
 mod module_params;
 mod smc;
@@ -66,6 +67,7 @@ const PSCI_FEATURES: u64 = 0x8400_000a;
 /// `ARM_SMCCC_CALL_HINTS`: SMCCC 1.3's "SVE state not live" hint, which the
 /// host kernel sets on its own SMCs and pKVM masks before dispatching.
 const SMCCC_CALL_HINTS: u64 = 1 << 16;
+const SMCCC_RET_SUCCESS: u64 = 0;
 const SMCCC_VERSION: u64 = 0x8000_0000;
 const SMCCC_ARCH_FEATURES: u64 = 0x8000_0001;
 const SMCCC_ARCH_WORKAROUND_1: u64 = 0x8000_8000;
@@ -285,9 +287,10 @@ enum Case {
     UpperBits,
     CallHints,
     GeneralQueries,
+    HvcImmediate,
 }
 
-const CASES: [&str; 12] = [
+const CASES: [&str; 13] = [
     "smc0_psci_version_baseline",
     "smc1_resumes_at_the_next_instruction",
     "smc1_psci_version_not_supported",
@@ -300,6 +303,7 @@ const CASES: [&str; 12] = [
     "smc0_upper_32_bit_function_id_rejected",
     "smc0_call_hint_masked_before_the_relay",
     "smc_nonzero_imm_general_queries_of_every_owner",
+    "hvc_nonzero_imm_host_hypercall",
 ];
 
 fn baseline(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
@@ -734,6 +738,41 @@ fn resumes_after_smc(trap: &PkvmTrap, ktap: &mut Ktap) -> bool {
     count == 3
 }
 
+/// What pKVM makes of a host `hvc` with a non-zero immediate, which SMCCC
+/// reserves as it does for `smc`. With immediate 0 the hypercall must
+/// succeed: that makes the other two answers mean something. With 1 and
+/// 0xffff the answer is reported, not judged: SMCCC_RET_SUCCESS means that
+/// pKVM ran the hypercall x0 names, the immediate ignored (Linux up to
+/// 7.3); NOT_SUPPORTED that it rejected the call. Anything else fails.
+fn hvc_immediate(trap: &PkvmTrap, ktap: &mut Ktap) {
+    let imm0 = hvc::flush_vm_context::<0>(trap);
+    let imm1 = hvc::flush_vm_context::<1>(trap);
+    let imm_max = hvc::flush_vm_context::<0xffff>(trap);
+    let seen = |x0: u64| match x0 {
+        SMCCC_RET_SUCCESS => "ran",
+        x if is_not_supported(x) => "rejected",
+        _ => "unexpected",
+    };
+    let outcome = match (seen(imm1), seen(imm_max)) {
+        ("ran", "ran") => "pKVM ignores the immediate of a host hvc",
+        ("rejected", "rejected") => "pKVM rejects a host hvc with a non-zero immediate",
+        _ => "neither ignored nor rejected",
+    };
+    ktap.result(
+        Case::HvcImmediate,
+        imm0 == SMCCC_RET_SUCCESS && seen(imm1) != "unexpected" && seen(imm1) == seen(imm_max),
+        format_args!(
+            "__kvm_flush_vm_context: hvc #0 -> {:#x}, hvc #1 -> {:#x} ({}), hvc #0xffff -> {:#x} ({}): {}",
+            imm0,
+            imm1,
+            seen(imm1),
+            imm_max,
+            seen(imm_max),
+            outcome
+        ),
+    );
+}
+
 fn run(trap: &PkvmTrap, ktap: &mut Ktap) {
     if !baseline(trap, ktap) {
         ktap.skip_rest("smc #0 PSCI_VERSION failed: nothing else is meaningful");
@@ -800,6 +839,10 @@ fn run(trap: &PkvmTrap, ktap: &mut Ktap) {
     } else {
         ktap.skip(Case::GeneralQueries, not_rejected);
     }
+
+    // An HVC never reaches EL3: pKVM runs or rejects it whatever the SMC
+    // cases found.
+    hvc_immediate(trap, ktap);
 }
 
 struct SmcImmTest;
