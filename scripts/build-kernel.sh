@@ -100,6 +100,11 @@ fragments() {
 	if [ "$rust_option" = y ]; then
 		echo "$PROJECT_ROOT/configs/rust-handler.config"
 	fi
+	# The series' HVC check, wherever the tree being built has its option
+	# (the staging holds the Kconfig the build will see).
+	if grep -qx 'config NVHE_HOST_HVC_IMM_REJECT' "$stage/arch/arm64/kvm/Kconfig" 2>/dev/null; then
+		echo "$PROJECT_ROOT/configs/host-hvc-imm-reject.config"
+	fi
 }
 
 # The Rust handler's option is on for HANDLER=rust, once the tree has it.

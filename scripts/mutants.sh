@@ -13,9 +13,12 @@
 #   failed, the selftest script's watch of a load that does not return,
 #   the checks of QEMU's exception log (scripts/qemu_int_scan.py). A
 #   mutant that only a hang or a dead VM gives away is not killed.
-# Then each patch in kvm-mutants/, one deliberate defect of host KVM's
-# handle_smc() (a guest's smc #imm), must be killed by name by
-# selftests/kvm/smc_imm_guest, booted with the KVM selftests (MODE=kvm).
+# Then each patch in kvm-mutants/, one deliberate defect of C that the
+# series tests (host KVM's handle_smc(), a guest's smc #imm; the hyp's
+# host HVC check), must be killed by name: by selftests/kvm/smc_imm_guest
+# booted with the KVM selftests (MODE=kvm), or by the kselftest where the
+# patch says `Boot: hvhe`. A patch that names its `Kernels:` is skipped on
+# the others.
 # Writes build/mutants.json and prints `mutants: N killed, M survived`.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -67,7 +70,9 @@ guest_verdict() {
 	name=mutant-${patch##*/}
 	name=${name%.patch}
 	if [ "$kind" = kvm ]; then
-		name=kvm-$name option=--kvm-mutant mode=kvm
+		name=kvm-$name option=--kvm-mutant
+		mode=$(sed -n 's/^Boot: *//p' "$patch")
+		mode=${mode:-kvm}
 	fi
 	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" "$option" "$patch" --into "$name" \
 		"$KERNEL" rust minimal >"$work/build.log" 2>&1; then
@@ -81,7 +86,7 @@ guest_verdict() {
 }
 
 main() {
-	local patch name host guest killed=0 survived=0 entries=()
+	local patch name host guest kernels killed=0 survived=0 entries=()
 	for patch in "$PROJECT_ROOT"/hyp/mutants/*.patch; do
 		name=$(basename "$patch" .patch)
 		step "mutant $name"
@@ -98,6 +103,11 @@ main() {
 	done
 	for patch in "$PROJECT_ROOT"/kvm-mutants/*.patch; do
 		name=kvm-$(basename "$patch" .patch)
+		kernels=$(sed -n 's/^Kernels: *//p' "$patch")
+		if [ -n "$kernels" ] && [[ " $kernels " != *" $KERNEL "* ]]; then
+			step "mutant $name: not for $KERNEL (Kernels: $kernels)"
+			continue
+		fi
 		step "mutant $name"
 		host="n/a (host KVM, not host-testable)"
 		guest=$(guest_verdict "$patch" kvm)

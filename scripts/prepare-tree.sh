@@ -90,19 +90,11 @@ make_stage() {
 	fi
 }
 
-# stage_hash: what the tree would hold, as one hash. Without a mutant of
-# host KVM its files are Debian's, which the package version already
-# stands for: left out, so that the key stays what it was before the
-# testbed managed them.
+# stage_hash: what the tree would hold, as one hash: every file the glue
+# manages (those a kvm-mutant touches as well, Debian's where there is no
+# mutant), and the Debian version of the rest.
 stage_hash() {
-	local exclude=()
-	if [ -z "$kvm_mutant" ]; then
-		mapfile -t exclude < <(sed -n 's|^+++ b/\([^[:space:]]*\).*|./\1|p' \
-			"$PROJECT_ROOT"/kvm-mutants/*.patch)
-	fi
 	(cd "$stage" && find . -type f -print0 | sort -z | xargs -0 sha256sum) |
-		awk -v skip="${exclude[*]}" 'BEGIN { n = split(skip, s, " "); for (i = 1; i <= n; i++) out[s[i]] = 1 }
-			!($2 in out)' |
 		cat - "$pristine/.debian-version" | sha256sum | cut -d' ' -f1
 }
 

@@ -94,7 +94,7 @@ base_text() {
 # The cover letter, from hyp/glue/cover-KIND.txt with the tree's own
 # paragraph, this testbed's last results and the base.
 cover_text() {
-	local i=$1 kind=${series_kinds[$1]%-acked} text tree_part results base
+	local i=$1 kind=${series_kinds[$1]%-acked} text tree_part results base audited
 	if [ ! -f "$glue/cover-$kind.txt" ] || [ ! -f "$glue/$KERNEL/cover-$kind.txt" ]; then
 		die "a $kind series needs its cover letter: $glue/cover-$kind.txt and $glue/$KERNEL/cover-$kind.txt"
 	fi
@@ -102,11 +102,19 @@ cover_text() {
 	tree_part=$(<"$glue/$KERNEL/cover-$kind.txt")
 	# make hyp-report's numbers, from the builds this checkout holds (it
 	# reads their kvm_nvhe.o; it builds nothing).
-	rm -f "$BUILD_ROOT/hyp-report-$KERNEL.tsv"
+	rm -f "$BUILD_ROOT/hyp-report-$KERNEL.tsv" "$BUILD_ROOT/audit-$KERNEL.json"
 	if [ "$kind" = rfc ]; then
 		"$PROJECT_ROOT/scripts/hyp-report.sh" --tsv "$KERNEL" >"$BUILD_ROOT/hyp-report-$KERNEL.tsv.new" 2>/dev/null &&
 			mv "$BUILD_ROOT/hyp-report-$KERNEL.tsv.new" "$BUILD_ROOT/hyp-report-$KERNEL.tsv"
 		rm -f "$BUILD_ROOT/hyp-report-$KERNEL.tsv.new"
+		# Every SMC and HVC of this kernel's builds (the HVC patch's
+		# evidence).
+		mapfile -t audited < <(find "$BUILD_ROOT" -maxdepth 2 -path "$BUILD_ROOT/$KERNEL-*/vmlinux" -printf '%h\n' | sort)
+		if [ ${#audited[@]} -gt 0 ] && AUDIT_ARGS=--json "$PROJECT_ROOT/scripts/audit.sh" "${audited[@]}" \
+			>"$BUILD_ROOT/audit-$KERNEL.json.new" 2>/dev/null; then
+			mv "$BUILD_ROOT/audit-$KERNEL.json.new" "$BUILD_ROOT/audit-$KERNEL.json"
+		fi
+		rm -f "$BUILD_ROOT/audit-$KERNEL.json.new"
 	fi
 	results=$(python3 "$PROJECT_ROOT/scripts/series-results.py" "$BUILD_ROOT" "$KERNEL" "$kind")
 	base=$(base_text "$i")

@@ -8,7 +8,8 @@ Reads what this testbed's last runs left in BUILD_DIR: results.json
 (scripts/testbed/check.py: the verdict of every QEMU boot of the matrix),
 mutants.json (scripts/mutants.sh), bench/bench.json (scripts/bench.sh) and
 hyp-report-KERNEL.tsv (scripts/hyp-report.sh --tsv over the builds that
-BUILD_DIR holds, written by scripts/patches.sh).
+BUILD_DIR holds) and audit-KERNEL.json (scripts/audit.sh with
+AUDIT_ARGS=--json over the same builds), both written by scripts/patches.sh.
 Prints the cover letter's test paragraph for KERNEL's series of KIND
 (rfc or stable): the boots of KERNEL with the module's case totals, the
 mutants and the round trips. Whatever was not run says so: a cover letter
@@ -17,6 +18,7 @@ must not claim a test nobody ran.
 
 import datetime
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -178,6 +180,65 @@ def hyp_report_lines(path, kernel, kind):
                  "(make hyp-report): " + "; ".join(parts) + ".")]
 
 
+HVC_CASE = "hvc_nonzero_imm_host_hypercall"
+# Its diagnostic: how the 17 non-zero immediates (each bit, 0xffff) fared.
+HVC_ANSWERS = re.compile(r"(\d+) ran, (\d+) rejected, (\d+) other")
+
+
+def audit_documents(path):
+    """The JSON documents scripts/audit.sh wrote with AUDIT_ARGS=--json, one
+    per build, one after the other."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    docs, decoder, at = [], json.JSONDecoder(), 0
+    while text[at:].strip():
+        at += len(text[at:]) - len(text[at:].lstrip())
+        doc, at = decoder.raw_decode(text, at)
+        docs.append(doc)
+    return docs
+
+
+def hvc_lines(results, audit, kernel, kind):
+    """The other half of the question: what pKVM did with the kselftest's
+    host hvc #1 and #0xffff in each boot of KERNEL, by handler, and the
+    HVCs smc-audit found in the kernels' own code."""
+    if kind == "stable":
+        return []
+    seen = {}
+    for row in (results or {}).get("rows", []):
+        if row.get("kernel") != kernel:
+            continue
+        for case in row.get("cases", []):
+            if case.get("name") == HVC_CASE and case.get("status") != "SKIPPED":
+                m = HVC_ANSWERS.search(case.get("diagnostic", ""))
+                ran, rejected = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+                what = "ran" if ran == 17 else "rejected" if rejected == 17 else "neither"
+                seen.setdefault(row["handler"], {}).setdefault(what, 0)
+                seen[row["handler"]][what] += 1
+    if not seen:
+        return [item(f"Host \"hvc #imm\" ({HVC_CASE}): not run for {kernel}.")]
+    parts = [f"{handler}: " + ", ".join(f"{what} in {n}" for what, n in sorted(counts.items()))
+             + f" of {sum(counts.values())} boots" for handler, counts in sorted(seen.items())]
+    text = (f"Host \"hvc #imm\" (the kselftest's {HVC_CASE}: __kvm_flush_vm_context "
+            "with hvc #0, then with each one-bit immediate and #0xffff; \"ran\": pKVM "
+            "ran it for all 17, the immediate ignored; "
+            "\"rejected\": SMCCC_RET_NOT_SUPPORTED for all 17): " + "; ".join(parts) + ".")
+    vmlinux = [f for doc in audit or [] for f in doc.get("files", [])
+               if f.get("file", "").endswith("/vmlinux")]
+    if vmlinux:
+        hvc = [f["summary"].get("hvc", 0) for f in vmlinux]
+        nonzero = sum(f["summary"].get("hvc_imm_nonzero", 0) for f in vmlinux)
+        text += (f" smc-audit: the vmlinux of each of the {len(vmlinux)} {kernel} builds "
+                 f"holds {min(hvc)} to {max(hvc)} hvc instructions, "
+                 + ("none" if nonzero == 0 else f"{nonzero} in all")
+                 + " with a non-zero immediate.")
+    else:
+        text += f" smc-audit of the {kernel} builds: not run."
+    return [item(text)]
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("rfc", "stable"):
         sys.exit(__doc__.strip().splitlines()[2].strip())
@@ -196,6 +257,7 @@ def main():
     lines += bench_lines(load(build / "bench" / "bench.json"), kernel, kind,
                          written(build / "bench" / "bench.json", results))
     lines += hyp_report_lines(build / f"hyp-report-{kernel}.tsv", kernel, kind)
+    lines += hvc_lines(results, audit_documents(build / f"audit-{kernel}.json"), kernel, kind)
     print("\n".join(lines))
 
 

@@ -39,6 +39,9 @@ pub enum Class {
     SmcImmZero,
     /// HVCs are handled elsewhere and are not affected by the SMC policy.
     Hvc,
+    /// SMCCC reserves a non-zero HVC immediate too, but pKVM dispatches a
+    /// host HVC by x0 alone unless NVHE_HOST_HVC_IMM_REJECT is set.
+    HvcImmNonZero,
 }
 
 impl Class {
@@ -47,6 +50,9 @@ impl Class {
             Class::SmcImmNonZero => "returns NOT_SUPPORTED under pKVM",
             Class::SmcImmZero => "SMCCC call",
             Class::Hvc => "hypervisor call (not affected)",
+            Class::HvcImmNonZero => {
+                "hypervisor call, reserved immediate (pKVM: dispatched by x0, or NOT_SUPPORTED with NVHE_HOST_HVC_IMM_REJECT)"
+            }
         }
     }
 }
@@ -61,7 +67,8 @@ pub struct Insn {
 impl Insn {
     pub fn class(self) -> Class {
         match self.kind {
-            Kind::Hvc => Class::Hvc,
+            Kind::Hvc if self.imm16 == 0 => Class::Hvc,
+            Kind::Hvc => Class::HvcImmNonZero,
             Kind::Smc if self.imm16 == 0 => Class::SmcImmZero,
             Kind::Smc => Class::SmcImmNonZero,
         }
@@ -141,6 +148,7 @@ mod tests {
         assert_eq!(insn(0xD400_0003).class(), Class::SmcImmZero);
         assert_eq!(insn(0xD400_0023).class(), Class::SmcImmNonZero);
         assert_eq!(insn(0xD400_0002).class(), Class::Hvc);
+        assert_eq!(insn(0xD402_4682).class(), Class::HvcImmNonZero);
         assert_eq!(insn(0xD400_0023).to_string(), "smc #0x1");
         assert_eq!(insn(0xD402_4682).to_string(), "hvc #0x1234");
         assert_eq!(insn(0xD400_0003).to_string(), "smc #0x0");

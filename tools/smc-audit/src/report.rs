@@ -144,11 +144,12 @@ fn write_human_file<W: Write>(out: &mut W, file: &FileReport<'_>) -> io::Result<
     let c = &file.scan.counts;
     write!(
         out,
-        "{path}: summary: smc imm==0: {}, smc imm!=0: {}, hvc: {}, \
+        "{path}: summary: smc imm==0: {}, smc imm!=0: {}, hvc: {}, hvc imm!=0: {}, \
          data words skipped: {}, scan {:.1} ms",
         c.smc_imm_zero,
         c.smc_imm_nonzero,
         c.hvc,
+        c.hvc_imm_nonzero,
         c.data_words_skipped,
         millis(file.elapsed),
     )?;
@@ -175,13 +176,14 @@ fn write_human_summary<W: Write>(out: &mut W, summary: &Summary<'_>) -> io::Resu
     writeln!(
         out,
         "total: files: {}, errors: {}, smc imm==0: {}, smc imm!=0: {} \
-         (not allowlisted: {}), hvc: {}, data words skipped: {}, {:.1} ms",
+         (not allowlisted: {}), hvc: {}, hvc imm!=0: {}, data words skipped: {}, {:.1} ms",
         t.files_scanned,
         summary.errors.len(),
         c.smc_imm_zero,
         c.smc_imm_nonzero,
         t.smc_imm_nonzero_not_allowlisted,
         c.hvc,
+        c.hvc_imm_nonzero,
         c.data_words_skipped,
         millis(summary.elapsed),
     )?;
@@ -271,11 +273,11 @@ mod tests {
             r#""address":"0xffff800080000008","instruction":"smc #0x1","kind":"smc","#,
             r#""imm16":1,"verdict":"returns NOT_SUPPORTED under pKVM","#,
             r#""possibly_data":false,"allowlisted":true}],"#,
-            r#""summary":{"smc_imm_zero":0,"smc_imm_nonzero":1,"hvc":0,"#,
+            r#""summary":{"smc_imm_zero":0,"smc_imm_nonzero":1,"hvc":0,"hvc_imm_nonzero":0,"#,
             r#""data_words_skipped":0,"elapsed_ms":1.5}}],"#,
             r#""errors":[{"file":"bad","error":"not an ELF file"}],"#,
             r#""summary":{"files_scanned":1,"errors":1,"smc_imm_zero":0,"#,
-            r#""smc_imm_nonzero":1,"smc_imm_nonzero_not_allowlisted":0,"hvc":0,"#,
+            r#""smc_imm_nonzero":1,"smc_imm_nonzero_not_allowlisted":0,"hvc":0,"hvc_imm_nonzero":0,"#,
             r#""data_words_skipped":0,"exit_status":1},"elapsed_ms":2.0}"#,
             "\n"
         );

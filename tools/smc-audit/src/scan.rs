@@ -63,6 +63,8 @@ pub struct Counts {
     pub smc_imm_zero: u64,
     pub smc_imm_nonzero: u64,
     pub hvc: u64,
+    /// Of `hvc`, those with a non-zero immediate.
+    pub hvc_imm_nonzero: u64,
     /// Words inside `$d` regions that happen to encode SMC/HVC.
     pub data_words_skipped: u64,
 }
@@ -73,6 +75,10 @@ impl Counts {
             Class::SmcImmZero => self.smc_imm_zero += 1,
             Class::SmcImmNonZero => self.smc_imm_nonzero += 1,
             Class::Hvc => self.hvc += 1,
+            Class::HvcImmNonZero => {
+                self.hvc += 1;
+                self.hvc_imm_nonzero += 1;
+            }
         }
     }
 
@@ -80,6 +86,7 @@ impl Counts {
         self.smc_imm_zero += other.smc_imm_zero;
         self.smc_imm_nonzero += other.smc_imm_nonzero;
         self.hvc += other.hvc;
+        self.hvc_imm_nonzero += other.hvc_imm_nonzero;
         self.data_words_skipped += other.data_words_skipped;
     }
 }
@@ -302,6 +309,7 @@ mod tests {
                 smc_imm_zero: 1,
                 smc_imm_nonzero: 1,
                 hvc: 0,
+                hvc_imm_nonzero: 0,
                 data_words_skipped: 1,
             }
         );

@@ -175,7 +175,7 @@ fn reports_smc_and_hvc_in_code_with_symbol_offsets() {
     assert!(!smc1.contains("possibly data"), "{smc1}");
     let hvc = hit_line(&out, "caller+0xc");
     assert!(
-        hvc.contains("hvc #0x1234, imm16=4660: hypervisor call (not affected)"),
+        hvc.contains("hvc #0x1234, imm16=4660: hypervisor call, reserved immediate"),
         "{hvc}"
     );
     let smc_max = hit_line(&out, "after+0x0");
@@ -187,7 +187,7 @@ fn reports_smc_and_hvc_in_code_with_symbol_offsets() {
         summary_line(&out, &obj).split(", scan").next(),
         Some(
             format!(
-                "{}: summary: smc imm==0: 1, smc imm!=0: 2, hvc: 1, data words skipped: 2",
+                "{}: summary: smc imm==0: 1, smc imm!=0: 2, hvc: 1, hvc imm!=0: 1, data words skipped: 2",
                 obj.display()
             )
             .as_str()
@@ -205,7 +205,8 @@ fn data_words_alone_do_not_fail() {
     let out = stdout(&output);
     assert!(!out.contains("smc #0x1"), "{out}");
     assert!(
-        summary_line(&out, &obj).contains("smc imm!=0: 0, hvc: 0, data words skipped: 1"),
+        summary_line(&out, &obj)
+            .contains("smc imm!=0: 0, hvc: 0, hvc imm!=0: 0, data words skipped: 1"),
         "{out}"
     );
     assert_eq!(output.status.code(), Some(0), "{out}");
@@ -277,7 +278,7 @@ fn sections_without_mapping_symbols_are_possibly_data() {
         "{out}"
     );
     assert!(
-        out.contains("smc imm!=0: 3, hvc: 2, data words skipped: 0"),
+        out.contains("smc imm!=0: 3, hvc: 2, hvc imm!=0: 1, data words skipped: 0"),
         "{out}"
     );
     assert_eq!(output.status.code(), Some(1), "{out}");
@@ -373,6 +374,7 @@ fn json_document_has_hits_summary_and_errors() {
     assert_eq!(file_summary["smc_imm_zero"], 1);
     assert_eq!(file_summary["smc_imm_nonzero"], 2);
     assert_eq!(file_summary["hvc"], 1);
+    assert_eq!(file_summary["hvc_imm_nonzero"], 1);
     assert_eq!(file_summary["data_words_skipped"], 2);
     assert!(file_summary["elapsed_ms"].is_f64());
 

@@ -56,6 +56,7 @@ struct FileSummary {
     smc_imm_zero: u64,
     smc_imm_nonzero: u64,
     hvc: u64,
+    hvc_imm_nonzero: u64,
     data_words_skipped: u64,
     elapsed_ms: f64,
 }
@@ -74,6 +75,7 @@ struct RunSummary {
     smc_imm_nonzero: u64,
     smc_imm_nonzero_not_allowlisted: u64,
     hvc: u64,
+    hvc_imm_nonzero: u64,
     data_words_skipped: u64,
     exit_status: u8,
 }
@@ -97,6 +99,7 @@ impl FileEntry {
                 smc_imm_zero: counts.smc_imm_zero,
                 smc_imm_nonzero: counts.smc_imm_nonzero,
                 hvc: counts.hvc,
+                hvc_imm_nonzero: counts.hvc_imm_nonzero,
                 data_words_skipped: counts.data_words_skipped,
                 elapsed_ms: millis(report.elapsed),
             },
@@ -143,6 +146,7 @@ impl RunSummary {
             smc_imm_nonzero: totals.counts.smc_imm_nonzero,
             smc_imm_nonzero_not_allowlisted: totals.smc_imm_nonzero_not_allowlisted,
             hvc: totals.counts.hvc,
+            hvc_imm_nonzero: totals.counts.hvc_imm_nonzero,
             data_words_skipped: totals.counts.data_words_skipped,
             exit_status: summary.exit_status,
         }
