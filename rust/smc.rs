@@ -65,10 +65,11 @@ unsafe extern "C" {
 /// x0..x17: SMCCC v1.2 passes arguments and results in these.
 pub(crate) type SmcRegs = [u64; 18];
 
-/// Proof that an SMC from this kernel traps to pKVM's hypervisor at EL2.
+/// Proof that an SMC from this kernel traps to pKVM's hypervisor at EL2,
+/// and so does an HVC: a kernel at EL1 under pKVM calls it with `hvc #0`.
 ///
 /// Only [`PkvmTrap::check`] makes one, and only when every condition holds;
-/// every function here that issues an SMC takes one.
+/// every function that issues an SMC or an HVC takes one.
 pub(crate) struct PkvmTrap {
     _private: (),
 }

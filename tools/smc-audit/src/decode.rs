@@ -39,8 +39,9 @@ pub enum Class {
     SmcImmZero,
     /// HVCs are handled elsewhere and are not affected by the SMC policy.
     Hvc,
-    /// SMCCC reserves a non-zero HVC immediate too, but pKVM dispatches a
-    /// host HVC by x0 alone unless NVHE_HOST_HVC_IMM_REJECT is set.
+    /// SMCCC designates non-zero HVC immediates for the hypervisor vendor
+    /// (Xen's are 0xEA1); pKVM defines none and dispatches a host HVC by
+    /// x0, unless NVHE_HOST_HVC_IMM_REJECT is set.
     HvcImmNonZero,
 }
 
@@ -51,7 +52,7 @@ impl Class {
             Class::SmcImmZero => "SMCCC call",
             Class::Hvc => "hypervisor call (not affected)",
             Class::HvcImmNonZero => {
-                "hypervisor call, reserved immediate (pKVM: dispatched by x0, or NOT_SUPPORTED with NVHE_HOST_HVC_IMM_REJECT)"
+                "hypervisor call, vendor-defined immediate (pKVM: dispatched by x0, or NOT_SUPPORTED with NVHE_HOST_HVC_IMM_REJECT)"
             }
         }
     }

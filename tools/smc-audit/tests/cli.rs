@@ -175,7 +175,7 @@ fn reports_smc_and_hvc_in_code_with_symbol_offsets() {
     assert!(!smc1.contains("possibly data"), "{smc1}");
     let hvc = hit_line(&out, "caller+0xc");
     assert!(
-        hvc.contains("hvc #0x1234, imm16=4660: hypervisor call, reserved immediate"),
+        hvc.contains("hvc #0x1234, imm16=4660: hypervisor call, vendor-defined immediate"),
         "{hvc}"
     );
     let smc_max = hit_line(&out, "after+0x0");
