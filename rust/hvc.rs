@@ -13,9 +13,10 @@
 use crate::smc::PkvmTrap;
 use core::arch::asm;
 
-// SAFETY: both are defined in kvm_hcall.c with these types; the constant
-// is initialised there and never written, and the function takes no
-// argument and only compares two strings: neither can be used unsafely.
+// Both are defined in kvm_hcall.c with these types. The constant is
+// initialised there and never written, and the function takes no argument
+// and only compares two strings: neither can be used unsafely, so both are
+// declared safe.
 unsafe extern "C" {
     /// `KVM_HOST_SMCCC_FUNC(__kvm_flush_vm_context)` (kvm_hcall.c).
     safe static smc_imm_test_hcall_flush_vm_context: core::ffi::c_ulong;
@@ -45,7 +46,8 @@ impl HcallNumbers {
 /// which takes the host's HVCs (`HCR_EL2.HCD` is clear: the kernel itself
 /// calls pKVM with `hvc #0`).
 pub(crate) fn flush_vm_context<const IMM: u16>(_trap: &PkvmTrap, _numbers: &HcallNumbers) -> u64 {
-    let mut x0 = u64::from(smc_imm_test_hcall_flush_vm_context);
+    // `unsigned long` is 64 bits wide on arm64.
+    let mut x0: u64 = smc_imm_test_hcall_flush_vm_context;
     // SAFETY: x0 names, on the release the module was built for
     // (`HcallNumbers`), the hypercall that invalidates TLB entries and
     // nothing else; the arguments are zero, so were it another one it would

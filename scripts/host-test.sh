@@ -198,6 +198,24 @@ grep -q 'not empty' "$work.err" || die "prepare-tree.sh --stage: $(cat "$work.er
 rm -rf "$work" "$work.err"
 echo "ok: --from-stage refuses an incomplete staging, --stage a used directory"
 
+# The module's sources are Rust and C; what Kbuild writes beside them
+# (modpost's NAME.mod.c) must survive a reinstall, or every build
+# regenerates it.
+step "selftest-install.sh removes stale sources only"
+work=$(mktemp -d)
+mkdir -p "$work/tools/testing/selftests"
+touch "$work/tools/testing/selftests/lib.mk"
+"$PROJECT_ROOT/scripts/selftest-install.sh" "$work" >/dev/null 2>&1
+modules=$work/tools/testing/selftests/pkvm_smc_imm/test_modules
+touch "$modules/smc_imm_test.mod.c" "$modules/stale.rs" "$modules/stale.c"
+"$PROJECT_ROOT/scripts/selftest-install.sh" "$work" >/dev/null 2>&1
+[ -f "$modules/smc_imm_test.mod.c" ] || die "selftest-install.sh removed modpost's smc_imm_test.mod.c"
+[ ! -e "$modules/stale.rs" ] && [ ! -e "$modules/stale.c" ] ||
+	die "selftest-install.sh left a source the project no longer has"
+[ -f "$modules/kvm_hcall.c" ] || die "selftest-install.sh did not install rust/kvm_hcall.c"
+rm -rf "$work"
+echo "ok: stale .rs and .c removed, NAME.mod.c kept, kvm_hcall.c installed"
+
 step "python unit tests (scripts/tests)"
 python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
 

@@ -50,6 +50,10 @@ done
 removed=0
 for file in "$target"/*.sh "$target"/test_modules/*.rs "$target"/test_modules/*.c; do
 	[ -e "$file" ] || continue
+	# modpost writes NAME.mod.c beside the sources.
+	case $file in
+	*.mod.c) continue ;;
+	esac
 	case " ${installed[*]} " in
 	*" $file "*) ;;
 	*)
