@@ -210,8 +210,9 @@ modules=$work/tools/testing/selftests/pkvm_smc_imm/test_modules
 touch "$modules/smc_imm_test.mod.c" "$modules/stale.rs" "$modules/stale.c"
 "$PROJECT_ROOT/scripts/selftest-install.sh" "$work" >/dev/null 2>&1
 [ -f "$modules/smc_imm_test.mod.c" ] || die "selftest-install.sh removed modpost's smc_imm_test.mod.c"
-[ ! -e "$modules/stale.rs" ] && [ ! -e "$modules/stale.c" ] ||
+if [ -e "$modules/stale.rs" ] || [ -e "$modules/stale.c" ]; then
 	die "selftest-install.sh left a source the project no longer has"
+fi
 [ -f "$modules/kvm_hcall.c" ] || die "selftest-install.sh did not install rust/kvm_hcall.c"
 rm -rf "$work"
 echo "ok: stale .rs and .c removed, NAME.mod.c kept, kvm_hcall.c installed"
