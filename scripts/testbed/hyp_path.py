@@ -29,7 +29,9 @@ ESR_SMC64 = 0x17 << 26 | 1 << 25
 PSCI_VERSION = 0x84000000
 ENTRY = "__kvm_nvhe_handle_trap"
 PSCI_RELAY = "__kvm_nvhe_kvm_host_psci_handler"
-OBJDUMP = "llvm-objdump" + os.environ.get("LLVM_SUFFIX", "-19")
+# scripts/kbuild.sh's, which scripts/lib.sh exports.
+LLVM_SUFFIX = os.environ.get("LLVM_SUFFIX", "-19")
+OBJDUMP = f"llvm-objdump{LLVM_SUFFIX}"
 
 
 def disassemble(objdump, obj):
@@ -120,9 +122,10 @@ def functions_on(path, symbols):
     return seen
 
 
-def follow(obj, which, objdump=OBJDUMP):
-    """The reject or accept path through OBJ, as a dict."""
-    insns, symbols, relocs = disassemble(objdump, obj)
+def follow(obj, which, objdump=OBJDUMP, disassembly=None):
+    """The reject or accept path through OBJ, as a dict; DISASSEMBLY, if
+    given, is disassemble()'s of OBJ, for a caller that follows both."""
+    insns, symbols, relocs = disassembly or disassemble(objdump, obj)
     if which == "reject":
         path = trace(insns, symbols, relocs, ESR_SMC64 | 1, PSCI_VERSION)
     elif which == "accept":

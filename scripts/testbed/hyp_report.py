@@ -10,16 +10,13 @@ build of build/KERNEL-{stock,backport,rust}[-hardened] that exists is
 shown."""
 
 import json
-import os
 import re
 import subprocess
 
 from . import paths
 from .axes import HANDLER_ORDER, KERNELS, variant_name
-from .hyp_path import follow
+from .hyp_path import LLVM_SUFFIX, OBJDUMP, disassemble, follow
 
-# scripts/kbuild.sh's, which scripts/lib.sh exports.
-LLVM_SUFFIX = os.environ.get("LLVM_SUFFIX", "-19")
 PROFILES = ("minimal", "hardened")
 HEADER = ("kernel", "handler", "profile", "lto", "text bytes", "reject insns", "accept insns")
 # Every function of the handler the object holds is counted, on a path or
@@ -52,13 +49,14 @@ def row(kernel, handler, profile):
     obj = out / "kvm_nvhe.o"
     if not obj.is_file():
         return None
-    objdump = f"llvm-objdump{LLVM_SUFFIX}"
-    accept = follow(obj, "accept", objdump)
+    # Both paths run through the same disassembly.
+    disassembly = disassemble(OBJDUMP, obj)
+    accept = follow(obj, "accept", disassembly=disassembly)
     functions = set(accept["functions"])
     # 6.12's own C handler has no reject path: smc #1 is relayed.
     reject = "none"
     if (kernel, handler) != ("6.12", "stock"):
-        path = follow(obj, "reject", objdump)
+        path = follow(obj, "reject", disassembly=disassembly)
         functions |= set(path["functions"])
         reject = path["instructions"]
     lto = json.loads((out / "build.json").read_text()).get("lto")
