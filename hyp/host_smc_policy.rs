@@ -115,9 +115,7 @@ fn function_id_to_relay<E: HostSmcEnv>(env: &E) -> Option<u32> {
 ///
 /// When the Rust objects join the hyp's LTO link (`CONFIG_NVHE_RUST_LTO`,
 /// passed to rustc as a `--cfg`) the whole handler is inlined into
-/// handle_trap(), which has
-/// a frame anyway, and so is this, as in C; `inline(always)` because
-/// ThinLTO imports nothing bigger into handle_trap()'s module otherwise
+/// handle_trap(), which has a frame anyway, and so is this, as in C
 /// (see `handle_host_smc` in host_smc.rs).
 #[cfg_attr(not(CONFIG_NVHE_RUST_LTO), inline(never))]
 #[cfg_attr(CONFIG_NVHE_RUST_LTO, inline(always))]

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # bench.sh [REPS]: the Rust handler against the C one of the same tree and
-# profile, side by side in one run. For 7.3 and 6.12, the minimal and the
-# hardened profile (whose ThinLTO takes the Rust objects into the hyp's
-# LTO), boots the stock and the rust kernel in QEMU (hVHE, one CPU,
-# -icount shift=0) and loads the benchmark module REPS times (default 10),
+# profile, side by side in one run. For 7.3 and 6.12, in each profile the
+# matrix builds it in (the hardened one's ThinLTO takes the Rust objects
+# into the hyp's LTO), boots the stock and the rust kernel in QEMU (hVHE,
+# one CPU, -icount shift=0) and loads the benchmark module REPS times (default 10),
 # then adds the static counts of scripts/hyp-report.sh. Prints a table;
 # writes build/bench/bench.json and build/bench/performance.rst, which
 # `make docs` puts on the results page.
@@ -15,13 +15,24 @@ set -euo pipefail
 REPS=${1:-10}
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive number, not '$REPS'"
 read -r -a KERNELS <<<"${BENCH_KERNELS:-7.3 6.12}"
-read -r -a PROFILES <<<"${BENCH_PROFILES:-minimal hardened}"
+# The profiles of each kernel: those the matrix builds it in, unless
+# BENCH_PROFILES names them.
+profiles_of() {
+	local words
+	if [ -n "${BENCH_PROFILES:-}" ]; then
+		read -r -a words <<<"$BENCH_PROFILES"
+		printf '%s\n' "${words[@]}"
+	else
+		matrix_profiles "$1"
+	fi
+}
 dir=$BUILD_ROOT/bench
 mkdir -p "$dir"
 rm -f "$dir"/raw-*.txt
 
 for kernel in "${KERNELS[@]}"; do
-	for profile in "${PROFILES[@]}"; do
+	mapfile -t profiles < <(profiles_of "$kernel")
+	for profile in "${profiles[@]}"; do
 		# The handlers of this tree: on 6.12 the stable backport too, the
 		# C that makes the Rust handler's decisions.
 		mapfile -t handlers < <(handlers_of "$kernel")

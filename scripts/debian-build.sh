@@ -40,8 +40,9 @@ fi
 
 # The runner and the selftest script are the testbed's: its stock build
 # of the same tree (from the cache when nothing changed).
-"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" stock minimal >&2
-stock=$BUILD_ROOT/$(variant_name "$KERNEL" stock minimal)
+profile=$(work_profile "$KERNEL")
+"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" stock "$profile" >&2
+stock=$BUILD_ROOT/$(variant_name "$KERNEL" stock "$profile")
 rm -rf "$out"
 mkdir -p "$out"
 cp "$IMAGE" "$out/Image"

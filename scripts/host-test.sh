@@ -118,14 +118,14 @@ symcheck_case "an alias under an #ifdef of a config that is off" fail:__kvm_nvhe
 
 # Sections: Rust objects as rustc makes them, with and without unwind
 # tables, native and as LTO bitcode, against the stand-in hyp.lds and the
-# hyp.lds of each tree whose minimal build is in the cache.
+# hyp.lds of each object directory in the cache.
 assemble kvm_nvhe.o "bl __kvm_nvhe_kvm_patch_vector_branch"
 rust_object unwind.o -Cforce-unwind-tables=y
 rust_object unwind-lto.o -Cforce-unwind-tables=y -Clinker-plugin-lto
 rust_object no-unwind.o -Cforce-unwind-tables=n
 rust_object no-unwind-lto.o -Cforce-unwind-tables=n -Clinker-plugin-lto
 assemble except.o "$(printf '%s\n' '.text' 'ret' '.section .gcc_except_table,"a"' '.byte 0xff')"
-for lds in "$work/hyp.lds" "$CACHE_DIR"/obj/*-minimal/arch/arm64/kvm/hyp/nvhe/hyp.lds; do
+for lds in "$work/hyp.lds" "$CACHE_DIR"/obj/*-{minimal,hardened}/arch/arm64/kvm/hyp/nvhe/hyp.lds; do
 	[ -f "$lds" ] || continue
 	tree=${lds#"$CACHE_DIR"/obj/}
 	tree=${tree%%/*}

@@ -58,6 +58,18 @@ handlers_of() {
 	testbed axis handlers "$1" || exit 1
 }
 
+# The profiles scripts/matrix.tsv builds a kernel in, one per line, and the
+# first of them: the object directory its style gate, mutants and series
+# bisection work in, so that they build nothing the rows do not.
+matrix_profiles() {
+	testbed axis profiles "$1" || exit 1
+}
+work_profile() {
+	local profiles
+	profiles=$(matrix_profiles "$1")
+	echo "${profiles%%$'\n'*}"
+}
+
 # build/KERNEL-HANDLER[-PROFILE]: what one build produced, for the boots,
 # the audit and the reports. The minimal profile keeps the short name.
 variant_name() {

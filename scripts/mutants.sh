@@ -26,6 +26,9 @@ set -euo pipefail
 
 KERNEL=${1:-7.3}
 check_axes --kernel "$KERNEL"
+# The object directory the mutants are built in: the first profile the
+# matrix builds KERNEL in.
+PROFILE=$(work_profile "$KERNEL")
 need_tool cargo
 results=$BUILD_ROOT/mutants.json
 work=$(mktemp -d)
@@ -75,11 +78,11 @@ guest_verdict() {
 		mode=${mode:-kvm}
 	fi
 	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" "$option" "$patch" --into "$name" \
-		"$KERNEL" rust minimal >"$work/build.log" 2>&1; then
+		"$KERNEL" rust "$PROFILE" >"$work/build.log" 2>&1; then
 		tail -n 20 "$work/build.log" >&2
 		die "the kernel with mutant ${patch##*/} did not build: a mutant must compile"
 	fi
-	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params "$KERNEL" rust minimal max "$mode" \
+	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params "$KERNEL" rust "$PROFILE" max "$mode" \
 		>"$work/boot.log" 2>&1 || true
 	# boot.sh's verdict record says what failed, by name.
 	testbed killers "$BUILD_ROOT/$name/max-$mode.verdict.json"

@@ -38,8 +38,8 @@ bisect_build() {
 	last=${*: -1}
 	step "bisect build after $last: $(message_subject "$last") (CONFIG_NVHE_RUST_HOST_SMC=$option)"
 	"$PROJECT_ROOT/scripts/build-kernel.sh" --patches "$*" --rust-option "$option" \
-		--into "bisect-$KERNEL" "$KERNEL" rust minimal >&2 ||
-		die "the series does not build after $last with CONFIG_NVHE_RUST_HOST_SMC=$option; log in build/bisect-$KERNEL/; rerun that step with: scripts/build-kernel.sh --patches \"$*\" --rust-option $option --into bisect-$KERNEL $KERNEL rust minimal"
+		--into "bisect-$KERNEL" "$KERNEL" rust "$(work_profile "$KERNEL")" >&2 ||
+		die "the series does not build after $last with CONFIG_NVHE_RUST_HOST_SMC=$option; log in build/bisect-$KERNEL/; rerun that step with: scripts/build-kernel.sh --patches \"$*\" --rust-option $option --into bisect-$KERNEL $KERNEL rust $(work_profile "$KERNEL")"
 	bisect_results+=("built   CONFIG_NVHE_RUST_HOST_SMC=$option  after $last")
 }
 
@@ -48,7 +48,7 @@ bisect_build() {
 bisect_boot() {
 	local patch=$1 want=${2:-} log=$BUILD_ROOT/bisect-$KERNEL/max-hvhe.log outcome
 	step "bisect boot after $patch (pKVM hVHE, kselftest)"
-	"$PROJECT_ROOT/scripts/boot.sh" --build "bisect-$KERNEL" "$KERNEL" rust minimal max hvhe \
+	"$PROJECT_ROOT/scripts/boot.sh" --build "bisect-$KERNEL" "$KERNEL" rust "$(work_profile "$KERNEL")" max hvhe \
 		>"$BUILD_ROOT/bisect-$KERNEL/boot.out" 2>&1 || true
 	outcome=$(testbed summary "$BUILD_ROOT/bisect-$KERNEL/max-hvhe.verdict.json")
 	case "${want:-any} ${outcome%% *}" in

@@ -10,8 +10,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNEL=${1:?usage: style.sh KERNEL}
-objdir=$CACHE_DIR/obj/$KERNEL-minimal
-out=$BUILD_ROOT/$KERNEL-rust
+profile=$(work_profile "$KERNEL")
+objdir=$CACHE_DIR/obj/$KERNEL-$profile
+out=$BUILD_ROOT/$(variant_name "$KERNEL" rust "$profile")
 log=$out/style.log
 
 kmake() {
@@ -31,19 +32,20 @@ clippy() {
 
 style() {
 	local modules
-	# Clippy rebuilds objects of the minimal object directory, so that must
+	# Clippy rebuilds objects of the kernel's object directory (the first
+	# profile the matrix builds it in), so that must
 	# hold the rust build: configured with the Rust option, its bindings and
 	# Module.symvers made from this tree. A build taken from the cache does
 	# not touch the directory, which may hold another handler's build
 	# (measured: then bindgen's output lacked handle_host_smc and clippy
 	# failed on correct code); an incremental build brings it back.
-	"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust minimal
+	"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	# Checked, not assumed: clippy on correct code fails without them.
 	grep -qx 'CONFIG_NVHE_RUST_HOST_SMC=y' "$objdir/.config" ||
-		die "$objdir is not configured with the Rust handler after the rust build; run 'make build KERNEL=$KERNEL HANDLER=rust' and look at its log"
+		die "$objdir is not configured with the Rust handler after the rust build; run 'make build KERNEL=$KERNEL HANDLER=rust PROFILE=$profile' and look at its log"
 	grep -q 'fn handle_host_smc' "$objdir/arch/arm64/kvm/hyp/nvhe/host_smc_bindings.rs" ||
-		die "$objdir's hyp bindings lack handle_host_smc (made with the Rust option off?); run 'make build KERNEL=$KERNEL HANDLER=rust'"
+		die "$objdir's hyp bindings lack handle_host_smc (made with the Rust option off?); run 'make build KERNEL=$KERNEL HANDLER=rust PROFILE=$profile'"
 	modules=$("$PROJECT_ROOT/scripts/selftest-install.sh" "$tree" 2>/dev/null)/test_modules
 	step "make rustfmtcheck ($KERNEL tree, the hyp's Rust included)"
 	kmake -s rustfmtcheck || die "rustfmtcheck: the $KERNEL tree's Rust is not formatted (diff above)"

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from . import axes, ktap, qemu_configs, verdict
+from . import axes, ktap, matrix, qemu_configs, verdict
 from .axes import AXES, CPUS, MODES
 from .paths import kunit_dir
 
@@ -42,7 +42,9 @@ def cmd_validate(args):
 
 def cmd_axis(args):
     """What the shell scripts ask of the axes: a kernel's Debian source
-    package, its handlers, a build's directory name."""
+    package, its handlers, the profiles the matrix builds it in (the
+    first is the one its style gate, mutants and bisection work in), a
+    build's directory name."""
     error = axes.invalid(kernel=args.kernel)
     if error:
         print(f"error: {error}", file=sys.stderr)
@@ -51,6 +53,8 @@ def cmd_axis(args):
         print(axes.KERNEL_PACKAGES[args.kernel])
     elif args.what == "handlers":
         print(*axes.handlers_of(args.kernel), sep="\n")
+    elif args.what == "profiles":
+        print(*matrix.profiles(args.kernel), sep="\n")
     else:
         print(axes.variant_name(args.kernel, args.handler, args.profile))
     return 0
@@ -175,8 +179,8 @@ def main(argv=None):
     for axis in AXES:
         p.add_argument(f"--{axis}")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("axis", help="a kernel's package or handlers, a build's name")
-    p.add_argument("what", choices=("package", "handlers", "variant"))
+    p = sub.add_parser("axis", help="a kernel's package, handlers or profiles, a build's name")
+    p.add_argument("what", choices=("package", "handlers", "profiles", "variant"))
     p.add_argument("kernel")
     p.add_argument("handler", nargs="?")
     p.add_argument("profile", nargs="?", default="minimal")

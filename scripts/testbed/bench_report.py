@@ -40,8 +40,8 @@ TARGETS = {
     # and an epilogue that no budget of ours would make less arbitrary.
     "minimal": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
                 "accept_static_extra_insns": 0, "text_extra_bytes": None},
-    # ThinLTO takes the Rust objects into the hyp's link: it can inline
-    # handle_host_smc into handle_trap() as clang does the C one.
+    # NVHE_RUST_LTO links the Rust objects into hyp-main.c's module, where
+    # handle_host_smc is inlined into handle_trap() as the C one is.
     "hardened": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
                  "accept_static_extra_insns": None, "text_extra_bytes": 0},
 }
@@ -53,18 +53,19 @@ MEDIANS = ("ratios of medians: an interrupt inflates the batch it lands in, "
 WHY = {
     False: {
         "reject": "the call into the out-of-line Rust handler (bl, ret and its "
-                  "frame record), which the C handler, inlined into handle_trap(), "
-                  "does not pay: without LTO no compiler sees both sides of the "
+                  "frame record) and its calls to the C helpers that read ESR_EL2 "
+                  "and skip the smc, which the C handler, inlined into handle_trap(), "
+                  "does not pay: without LTO no compiler sees both sides of a "
                   "call (Documentation/design.rst)",
-        "accept": "the call boundary, the tail call to the out-of-line accept path "
-                  "and that function's prologue",
-        "text": "the Rust handler's own prologue, epilogue and the out-of-line "
-                "accept path",
+        "accept": "the call boundary, the calls to the C helpers, the tail call to "
+                  "the out-of-line accept path and that function's prologue",
+        "text": "the Rust handler's own prologue, epilogue, the out-of-line "
+                "accept path and the C helpers",
     },
     True: {
-        "reject": "the Rust objects were in the hyp's LTO link, which can inline "
-                  "handle_host_smc into handle_trap() as clang does the C handler: "
-                  "either it did not, or the code it inlined is longer than the C's "
+        "reject": "the Rust objects were linked into hyp-main.c's module, where "
+                  "handle_host_smc is inlined into handle_trap() as the C handler is: "
+                  "either it was not, or the code inlined is longer than the C's "
                   "(scripts/testbed/hyp_path.py names the functions the path runs through)",
         "accept": "the Rust objects were in the hyp's LTO link, yet the path to the "
                   "PSCI relay is longer than the C's, in code LTO kept out of line "

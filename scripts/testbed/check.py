@@ -190,8 +190,9 @@ def check_results(run, rows):
 
 def kernel_checks(run, kernel):
     """What is checked once per kernel, after its builds and boots."""
-    # style.sh brings the minimal object directory to the rust build itself
-    # and checks that it did: it follows any step.
+    # style.sh brings the kernel's object directory (the first profile the
+    # matrix builds it in) to the rust build itself and checks that it did:
+    # it follows any step.
     run_step(run, f"style {kernel} (rustfmt, clippy)", [str(SCRIPTS / "style.sh"), kernel],
              f"style-{kernel}")
     run_step(run, f"hyp under Debian's {kernel} arm64 config",
@@ -251,7 +252,7 @@ def main(argv=None):
                  ["env", "PKVM_SMC_TREES=required", sys.executable, "-m", "unittest",
                   "discover", "-v", "-s", str(SCRIPTS / "tests"), "-p", "test_verdict.py",
                   "-k", "SameVerdict"], "same-verdict")
-        run_step(run, "bench (1 repetition, both profiles)", [str(SCRIPTS / "bench.sh"), "1"],
+        run_step(run, "bench (1 repetition, each profile the matrix builds)", [str(SCRIPTS / "bench.sh"), "1"],
                  "bench")
         run_step(run, "hyp-report (static path lengths)", [str(SCRIPTS / "hyp-report.sh")],
                  "hyp-report")

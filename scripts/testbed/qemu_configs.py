@@ -102,6 +102,10 @@ KVM_MODES = {m for m, c in MODES.items() if c.get("guest") == "kvm-selftests"}
 PLAIN_INSMOD_MODES = {"insmod", "pkvm-fail"}
 DEFAULT_OFF_CASES = {"smc_nonzero_imm_destructive_psci_harmless"}
 
+# The modes in which pKVM does not run: plain KVM, or protected mode whose
+# initialisation failed. pKVM's FF-A proxy gives no answers there.
+NO_PKVM_MODES = {"vhe", "pkvm-fail", "kvm-vhe"}
+
 
 def machine(cpu, mode):
     """QEMU's -smp and -m, the boot's timeout in seconds and QEMU's other

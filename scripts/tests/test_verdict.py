@@ -134,6 +134,36 @@ class Bench(unittest.TestCase):
         self.assertEqual(got["errors"], ["the benchmark never finished"])
 
 
+class HardenedReference(unittest.TestCase):
+    """A hardened row: CPU hotplug where the selftest runner ran, and
+    pKVM's FF-A answers like the C handler's where pKVM runs."""
+
+    @staticmethod
+    def boot(ffa=(), hotplug=True):
+        got = record("PASS")
+        got["ffa"] = list(ffa)
+        if hotplug:
+            got["selftests"] = {"cpu-hotplug:cpu-on-off-test.sh": "SUCCESS"}
+        return got
+
+    def test_the_selftest_rows_need_cpu_hotplug(self):
+        problems = verdict.judge(row(profile="hardened"), self.boot(hotplug=False), None)
+        self.assertEqual(problems, ["cpu-hotplug selftest: not run"])
+
+    def test_a_plain_insmod_runs_no_selftest(self):
+        for mode in ("insmod", "pkvm-fail"):
+            with self.subTest(mode=mode):
+                spec = row("6.12", "stock", profile="hardened", mode=mode)
+                self.assertEqual(verdict.judge(spec, self.boot(hotplug=False), None), [])
+
+    def test_ffa_answers_are_compared_only_where_pkvm_runs(self):
+        reference = self.boot(ffa=["ffa: version 1.1"])
+        problems = verdict.judge(row(profile="hardened"), self.boot(), reference)
+        self.assertTrue(problems and problems[0].startswith("pKVM's FF-A proxy answered"))
+        spec = row(profile="hardened", mode="vhe", expect="SKIP")
+        self.assertNotIn("pKVM's FF-A", " ".join(verdict.judge(spec, self.boot(), reference)))
+
+
 class JudgeKvm(unittest.TestCase):
     """The kvm rows: smc_imm_guest must pass, and a Rust row every test
     that passed behind the C handler (the differential)."""
@@ -234,7 +264,7 @@ class SameVerdict(unittest.TestCase):
         self.assertEqual((entry["got"], entry["ok"]), ("PASS", True))
 
     def test_the_negative_control_that_fails(self):
-        spec = row("6.12", "stock", mode="insmod")
+        spec = row("6.12", "stock", profile="hardened", mode="insmod")
         console = CONSOLE.format(case3="not ok 2 smc1_psci_version_not_supported # x0 = 0x10001",
                                  case10="not ok 3 smc0_upper_32_bit_function_id_rejected # 0x10001")
         status, line, entry = self.both(spec, console, [{"name": "smc-leak", "detail": "2"}])

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hyp's static inlines and macros that host_smc.rs needs, as functions
+ * it can call, so that the Rust handler reads and moves the trapped host's
+ * registers with the very code the C handler uses. Under NVHE_RUST_LTO they
+ * are linked into the Rust object's bitcode and inlined there (see the
+ * Makefile); otherwise each is a call.
+ */
+
+#include <hyp/adjust_pc.h>
+
+#include "host_smc_bindings.h"
+
+u64 rust_helper_read_esr_el2(void)
+{
+	return read_sysreg_el2(SYS_ESR);
+}
+
+void rust_helper_kvm_skip_host_instr(void)
+{
+	kvm_skip_host_instr();
+}
