@@ -156,6 +156,16 @@ class HardenedReference(unittest.TestCase):
                 spec = row("6.12", "stock", profile="hardened", mode=mode)
                 self.assertEqual(verdict.judge(spec, self.boot(hotplug=False), None), [])
 
+    def test_cpu_hotplug_does_not_make_a_skipping_row_pass(self):
+        parsed = {"errors": [], "verdict": "PASS", "tests": [
+            {"name": "selftests: cpu-hotplug: cpu-on-off-test.sh", "status": "SUCCESS"},
+            {"name": "selftests: pkvm_smc_imm: smc_imm.sh", "status": "SKIPPED",
+             "cases": [{"name": "smc0_psci_version_baseline", "status": "SKIPPED"}]}]}
+        self.assertEqual(verdict.row_ktap_verdict(parsed), "SKIP")
+        parsed["errors"] = ["the test never finished"]
+        parsed["verdict"] = "FAIL"
+        self.assertEqual(verdict.row_ktap_verdict(parsed), "FAIL")
+
     def test_ffa_answers_are_compared_only_where_pkvm_runs(self):
         reference = self.boot(ffa=["ffa: version 1.1"])
         problems = verdict.judge(row(profile="hardened"), self.boot(), reference)
