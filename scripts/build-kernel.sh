@@ -195,6 +195,20 @@ build_kernel() {
 	}
 }
 
+# With the Rust option, the hyp's own Makefile rules are this project's: a
+# second make of the hyp's directory must build nothing. An object missing
+# from Kbuild's targets (hyp-main.nvhe.o once, under NVHE_RUST_LTO) has no
+# recorded command line, so every make remade it, the hyp and vmlinux's
+# link after it.
+check_hyp_quiescent() {
+	local remade
+	[ "$rust_option" = y ] || return 0
+	remade=$(kernel_make "$tree" "$objdir" arch/arm64/kvm/hyp/nvhe/ 2>&1 |
+		grep -E '^  [A-Z]+ +arch/arm64/kvm/hyp/nvhe/' || true)
+	[ -z "$remade" ] ||
+		die "a second make of arch/arm64/kvm/hyp/nvhe/ in $objdir remade what nothing changed: $(echo "$remade" | head -n 3 | paste -sd';' -)"
+}
+
 # The kselftest, installed the way upstream installs any target: copied into
 # the tree, built with lib.mk (the module through TEST_GEN_MODS_DIR) and
 # installed with run_kselftest.sh.
@@ -296,6 +310,7 @@ build() {
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --from-stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	configure
 	build_kernel
+	check_hyp_quiescent
 	build_kselftest
 	snapshot
 	to_cache "$key"
