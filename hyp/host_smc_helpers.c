@@ -3,8 +3,9 @@
  * The hyp's static inlines and macros that host_smc.rs needs, as functions
  * it can call, so that the Rust handler reads and moves the trapped host's
  * registers with the very code the C handler uses. Under NVHE_RUST_LTO they
- * are linked into the Rust object's bitcode and inlined there (see the
- * Makefile); otherwise each is a call.
+ * are linked, with the Rust objects, into hyp-main.c's module and inlined
+ * with the handler into handle_trap() (see the Makefile); otherwise each
+ * is a call.
  */
 
 #include <hyp/adjust_pc.h>

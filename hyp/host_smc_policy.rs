@@ -109,8 +109,8 @@ fn function_id_to_relay<E: HostSmcEnv>(env: &E) -> Option<u32> {
     smccc_function_id(env.x0())
 }
 
-/// The accept path, kept out of line so that the reject path, which does
-/// not call anything, needs no stack frame of its own. `env` is taken by
+/// The accept path, kept out of line so that the reject path, which calls
+/// nothing but the two C helpers, stays short. `env` is taken by
 /// value so that at EL2 it stays in a register.
 ///
 /// When the Rust objects join the hyp's LTO link (`CONFIG_NVHE_RUST_LTO`,

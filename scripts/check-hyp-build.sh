@@ -36,8 +36,11 @@ if grep -q ' T __kvm_nvhe_handle_host_smc$' <<<"$symbols"; then
 	exported=true
 fi
 if grep -qx 'CONFIG_NVHE_RUST_LTO=y' "$dir/.config"; then
-	! $exported ||
-		die "$obj keeps an out-of-line handle_host_smc under NVHE_RUST_LTO: the Rust objects were not linked into hyp-main.c's module"
+	# Global or local: nothing of the handler or its helpers may be left
+	# out of line.
+	copies=$(grep -E ' [Tt] __kvm_nvhe_(handle_host_smc|rust_helper_.*)$' <<<"$symbols" || true)
+	[ -z "$copies" ] ||
+		die "$obj keeps out-of-line copies under NVHE_RUST_LTO ($(awk '{ print $3 }' <<<"$copies" | paste -sd' ' -)): the Rust objects were not linked into hyp-main.c's module, or not inlined there"
 	how="handle_host_smc inlined into handle_trap, no copy"
 else
 	$exported || die "$obj has no Rust handle_host_smc (T __kvm_nvhe_handle_host_smc)"
