@@ -10,10 +10,12 @@
 # and on as well once a patch has added it; a stable backport must also
 # boot and run the kselftest under pKVM, and the whole stable series pass
 # it. Each step is one incremental build of the shared tree into
-# build/bisect-KERNEL/.
+# build/bisect-KERNEL/, in the object directory of the first profile the
+# matrix builds KERNEL in (bisect_profile).
 bisect_builds() {
 	local i patch applied=() option_exists=false option last_stable
 	bisect_results=()
+	bisect_profile=$(work_profile "$KERNEL")
 	for i in "${!series_kinds[@]}"; do
 		last_stable=
 		[ "${series_kinds[i]#stable}" = "${series_kinds[i]}" ] || last_stable=${series_patches[i]##* }
@@ -38,8 +40,8 @@ bisect_build() {
 	last=${*: -1}
 	step "bisect build after $last: $(message_subject "$last") (CONFIG_NVHE_RUST_HOST_SMC=$option)"
 	"$PROJECT_ROOT/scripts/build-kernel.sh" --patches "$*" --rust-option "$option" \
-		--into "bisect-$KERNEL" "$KERNEL" rust "$(work_profile "$KERNEL")" >&2 ||
-		die "the series does not build after $last with CONFIG_NVHE_RUST_HOST_SMC=$option; log in build/bisect-$KERNEL/; rerun that step with: scripts/build-kernel.sh --patches \"$*\" --rust-option $option --into bisect-$KERNEL $KERNEL rust $(work_profile "$KERNEL")"
+		--into "bisect-$KERNEL" "$KERNEL" rust "$bisect_profile" >&2 ||
+		die "the series does not build after $last with CONFIG_NVHE_RUST_HOST_SMC=$option; log in build/bisect-$KERNEL/; rerun that step with: scripts/build-kernel.sh --patches \"$*\" --rust-option $option --into bisect-$KERNEL $KERNEL rust $bisect_profile"
 	bisect_results+=("built   CONFIG_NVHE_RUST_HOST_SMC=$option  after $last")
 }
 
@@ -48,7 +50,7 @@ bisect_build() {
 bisect_boot() {
 	local patch=$1 want=${2:-} log=$BUILD_ROOT/bisect-$KERNEL/max-hvhe.log outcome
 	step "bisect boot after $patch (pKVM hVHE, kselftest)"
-	"$PROJECT_ROOT/scripts/boot.sh" --build "bisect-$KERNEL" "$KERNEL" rust "$(work_profile "$KERNEL")" max hvhe \
+	"$PROJECT_ROOT/scripts/boot.sh" --build "bisect-$KERNEL" "$KERNEL" rust "$bisect_profile" max hvhe \
 		>"$BUILD_ROOT/bisect-$KERNEL/boot.out" 2>&1 || true
 	outcome=$(testbed summary "$BUILD_ROOT/bisect-$KERNEL/max-hvhe.verdict.json")
 	case "${want:-any} ${outcome%% *}" in

@@ -33,12 +33,12 @@ clippy() {
 style() {
 	local modules
 	# Clippy rebuilds objects of the kernel's object directory (the first
-	# profile the matrix builds it in), so that must
-	# hold the rust build: configured with the Rust option, its bindings and
-	# Module.symvers made from this tree. A build taken from the cache does
-	# not touch the directory, which may hold another handler's build
-	# (measured: then bindgen's output lacked handle_host_smc and clippy
-	# failed on correct code); an incremental build brings it back.
+	# profile the matrix builds it in), so that must hold the rust build:
+	# configured with the Rust option, its bindings and Module.symvers made
+	# from this tree. A build taken from the cache does not touch the
+	# directory, which may hold another handler's build (measured: then
+	# bindgen's output lacked handle_host_smc and clippy failed on correct
+	# code); an incremental build brings it back.
 	"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	# Checked, not assumed: clippy on correct code fails without them.

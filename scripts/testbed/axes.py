@@ -13,6 +13,9 @@ KERNELS = tuple(KERNEL_PACKAGES)
 # gcc: the minimal one built with GCC (scripts/kbuild.sh: profile_cc);
 # debian: Debian's own kernel package (scripts/debian-build.sh).
 PROFILES = ("minimal", "hardened", "gcc", "debian")
+# The profiles made from the testbed's configuration fragments alone, with
+# clang: the ones the reports compare Rust and C in.
+CONFIG_PROFILES = PROFILES[:2]
 # QEMU CPU models with EL2, and whether each has VHE: max has VHE, PAC and
 # BTI; neoverse-n1 VHE without PAC (dynamic SCS patches the kernel);
 # cortex-a57 no VHE (pKVM runs classic nVHE without any override).

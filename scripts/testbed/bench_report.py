@@ -27,10 +27,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from .axes import HANDLER_ORDER
+from .axes import CONFIG_PROFILES, HANDLER_ORDER
 from .bench_rst import fmt, rst, spread
 
-PROFILES = ("minimal", "hardened")
 PATHS = ("accept", "reject")
 # Static targets are in instructions or bytes more than the C handler of
 # the same tree and profile; None: reported, no target.
@@ -200,7 +199,7 @@ def compare(c, rust):
 def order(builds):
     """Newest tree first, then minimal before hardened, C before Rust."""
     return sorted(builds, key=lambda m: ([-part for part in version(m["kernel"])],
-                                         PROFILES.index(m["profile"]),
+                                         CONFIG_PROFILES.index(m["profile"]),
                                          HANDLER_ORDER.index(m["handler"])))
 
 

@@ -252,8 +252,8 @@ def main(argv=None):
                  ["env", "PKVM_SMC_TREES=required", sys.executable, "-m", "unittest",
                   "discover", "-v", "-s", str(SCRIPTS / "tests"), "-p", "test_verdict.py",
                   "-k", "SameVerdict"], "same-verdict")
-        run_step(run, "bench (1 repetition, each profile the matrix builds)", [str(SCRIPTS / "bench.sh"), "1"],
-                 "bench")
+        run_step(run, "bench (1 repetition, each profile the matrix builds)",
+                 [str(SCRIPTS / "bench.sh"), "1"], "bench")
         run_step(run, "hyp-report (static path lengths)", [str(SCRIPTS / "hyp-report.sh")],
                  "hyp-report")
         # The series last: its cover letter quotes this run's rows, mutants

@@ -14,10 +14,9 @@ import re
 import subprocess
 
 from . import paths
-from .axes import HANDLER_ORDER, KERNELS, variant_name
+from .axes import CONFIG_PROFILES, HANDLER_ORDER, KERNELS, variant_name
 from .hyp_path import LLVM_SUFFIX, OBJDUMP, disassemble, follow
 
-PROFILES = ("minimal", "hardened")
 HEADER = ("kernel", "handler", "profile", "lto", "text bytes", "reject insns", "accept insns")
 # Every function of the handler the object holds is counted, on a path or
 # not: a copy that nothing calls still takes room in .hyp.text.
@@ -65,7 +64,7 @@ def row(kernel, handler, profile):
 
 
 def rows(kernels=KERNELS):
-    found = [row(k, h, p) for k in kernels for p in PROFILES for h in HANDLER_ORDER]
+    found = [row(k, h, p) for k in kernels for p in CONFIG_PROFILES for h in HANDLER_ORDER]
     return [r for r in found if r]
 
 

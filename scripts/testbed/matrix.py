@@ -4,7 +4,7 @@
 import csv
 import fnmatch
 
-from .axes import AXES, PROFILES, row_id
+from .axes import AXES, CONFIG_PROFILES, row_id
 from .paths import SCRIPTS
 
 MATRIX = SCRIPTS / "matrix.tsv"
@@ -30,13 +30,12 @@ def load(path=MATRIX):
 
 
 def profiles(kernel, rows=None):
-    """The testbed's own configurations (minimal, hardened) the table
-    builds KERNEL in, in PROFILES' order: the object directories the
-    kernel's style gate, benchmark, mutants and series bisection work in,
-    so that they build nothing the rows do not. gcc and debian are not
-    made from the testbed's configuration fragments alone."""
+    """The testbed's own configurations (CONFIG_PROFILES) the table
+    builds KERNEL in, in their order: the object directories the kernel's
+    style gate, benchmark, mutants and series bisection work in, so that
+    they build nothing the rows do not."""
     have = {r["profile"] for r in (load() if rows is None else rows) if r["kernel"] == kernel}
-    return [p for p in PROFILES if p in have and p in ("minimal", "hardened")]
+    return [p for p in CONFIG_PROFILES if p in have]
 
 
 def select(rows, pattern):

@@ -48,6 +48,12 @@ class SelectRows(unittest.TestCase):
         self.assertEqual(len(matrix.select(self.rows, "6.12-stock-*-nvhe")), 1)
         self.assertEqual(matrix.select(self.rows, "rust-*-hvhe-x"), [])
 
+    def test_a_kernel_works_in_the_testbed_profiles_its_rows_use(self):
+        rows = self.rows + [row("6.12", "stock", profile="hardened"),
+                            row("6.12", "stock", profile="debian"), row(profile="gcc")]
+        self.assertEqual(matrix.profiles("7.3", rows), ["minimal", "hardened"])
+        self.assertEqual(matrix.profiles("6.12", rows[3:]), ["hardened"])
+
     def test_the_reproducing_command_names_every_axis(self):
         self.assertEqual(matrix.reproduce(row("6.12", "stock", mode="nvhe")),
                          "make qemu KERNEL=6.12 HANDLER=stock PROFILE=minimal "
