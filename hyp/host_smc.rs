@@ -33,8 +33,9 @@ mod bindings {
 }
 
 use bindings::{
-    kvm_cpu_context, kvm_host_ffa_handler, kvm_host_forward_smc, kvm_host_psci_handler,
-    rust_helper_kvm_skip_host_instr, rust_helper_read_esr_el2,
+    kvm_cpu_context, kvm_host_ffa_handler, kvm_host_psci_handler,
+    rust_helper_default_host_smc_handler, rust_helper_kvm_skip_host_instr,
+    rust_helper_read_esr_el2,
 };
 
 // The entry point below has the type C declares for it in trap_handler.h.
@@ -84,8 +85,9 @@ impl HostSmcEnv for TrappedHost {
 
     #[inline(always)]
     fn forward_to_el3(&mut self) {
-        // SAFETY: as in `psci_handler()`.
-        unsafe { kvm_host_forward_smc(self.ctxt) }
+        // SAFETY: as in `psci_handler()`; the helper is the C handler's
+        // default_host_smc_handler().
+        unsafe { rust_helper_default_host_smc_handler(self.ctxt) }
     }
 
     #[inline(always)]

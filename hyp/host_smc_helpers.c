@@ -2,7 +2,8 @@
 /*
  * The hyp's static inlines and macros that host_smc.rs needs, as functions
  * it can call, so that the Rust handler reads and moves the trapped host's
- * registers with the very code the C handler uses. Under NVHE_RUST_LTO they
+ * registers, and forwards an SMC to EL3, with the very code the C handler
+ * uses. Under NVHE_RUST_LTO they
  * are linked, with the Rust objects, into hyp-main.c's module and inlined
  * with the handler into handle_trap() (see the Makefile); otherwise each
  * is a call.
@@ -20,4 +21,9 @@ u64 rust_helper_read_esr_el2(void)
 void rust_helper_kvm_skip_host_instr(void)
 {
 	kvm_skip_host_instr();
+}
+
+void rust_helper_default_host_smc_handler(struct kvm_cpu_context *host_ctxt)
+{
+	default_host_smc_handler(host_ctxt);
 }

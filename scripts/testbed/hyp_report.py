@@ -20,8 +20,8 @@ from .hyp_path import LLVM_SUFFIX, OBJDUMP, disassemble, follow
 HEADER = ("kernel", "handler", "profile", "lto", "text bytes", "reject insns", "accept insns")
 # Every function of the handler the object holds is counted, on a path or
 # not: a copy that nothing calls still takes room in .hyp.text.
-HANDLER_FUNCTIONS = re.compile(r"^__kvm_nvhe_(handle_host_smc|kvm_host_forward_smc|"
-                               r"default_host_smc_handler|rust_helper_.*)$|host_smc_policy5relay")
+HANDLER_FUNCTIONS = re.compile(r"^__kvm_nvhe_(handle_host_smc|default_host_smc_handler|"
+                               r"rust_helper_.*)$|host_smc_policy5relay")
 
 
 def sizes(obj):
