@@ -13,54 +13,16 @@
 //! are also limited to [`Query`]: calls that change no state anywhere, even
 //! if they reach the firmware.
 
+use crate::sys;
 use core::arch::asm;
-use core::ffi::c_int;
-use kernel::bindings;
 
 const SMCCC_RET_NOT_SUPPORTED: u64 = u64::MAX;
 
 pub(crate) const PSCI_VERSION: u64 = 0x8400_0000;
 
-/// `enum arm_smccc_conduit` and `ARM_SMCCC_VERSION_1_0`
-/// (include/linux/arm-smccc.h).
-const SMCCC_CONDUIT_NONE: c_int = 0;
-const SMCCC_CONDUIT_SMC: c_int = 1;
-const SMCCC_VERSION_1_0: u32 = 0x1_0000;
-
-/// `LOOKUP_FOLLOW` (include/linux/namei.h), which bindgen does not see.
-#[cfg(not(kvm_pkvm_initialized))]
-const LOOKUP_FOLLOW: core::ffi::c_uint = 1;
-
 /// Where KVM's device appears once `kvm_init()` registered it.
 #[cfg(not(kvm_pkvm_initialized))]
 const KVM_DEVICE_IN_SYSFS: &core::ffi::CStr = c"/sys/class/misc/kvm";
-
-unsafe extern "C" {
-    /// The conduit of the kernel's own SMCCC calls, as PSCI's probe found
-    /// it (the device tree's or ACPI's "method"); NONE below SMCCC v1.1,
-    /// where the kernel does not say. Exported GPL.
-    fn arm_smccc_1_1_get_conduit() -> c_int;
-
-    /// The SMCCC version the firmware reported; 1.0 when it did not answer
-    /// SMCCC_VERSION, or when there is no PSCI. Exported GPL.
-    fn arm_smccc_get_version() -> u32;
-
-    /// `is_pkvm_initialized()`, exported by the testbed's trees: the static
-    /// key that pKVM flips only once it has deprivileged the host.
-    #[cfg(kvm_pkvm_initialized)]
-    fn kvm_pkvm_initialized() -> bool;
-
-    /// include/linux/namei.h, which the bindings of 6.12 leave out.
-    /// Exported. `path` is a `struct path`, passed untyped: through its
-    /// fields it holds a zero-sized `struct lock_class_key`, which rustc's
-    /// improper_ctypes lint rejects in a prototype (rustc 1.85).
-    #[cfg(not(kvm_pkvm_initialized))]
-    fn kern_path(
-        name: *const core::ffi::c_char,
-        flags: core::ffi::c_uint,
-        path: *mut core::ffi::c_void,
-    ) -> c_int;
-}
 
 /// x0..x17: SMCCC v1.2 passes arguments and results in these.
 pub(crate) type SmcRegs = [u64; 18];
@@ -94,31 +56,19 @@ impl PkvmTrap {
         // vouch for it: pKVM needs a kernel booted at EL2 with PSCI, whose
         // conduit is then SMC, and it traps the host's SMCs (HCR_EL2.TSC)
         // whether EL3 exists or not.
-        // SAFETY: both take no argument and only read what PSCI's probe
-        // set at boot.
-        let (conduit, version) = unsafe { (arm_smccc_1_1_get_conduit(), arm_smccc_get_version()) };
-        let unknown_v1_0 = conduit == SMCCC_CONDUIT_NONE && version == SMCCC_VERSION_1_0;
-        if conduit != SMCCC_CONDUIT_SMC && !unknown_v1_0 {
+        if sys::smccc_conduit() == sys::SmcccConduit::Other {
             return Err("the SMCCC conduit is not SMC");
         }
 
-        let cap = bindings::ARM64_KVM_PROTECTED_MODE as usize;
-        let bits = core::mem::size_of::<core::ffi::c_ulong>() * 8;
-        // SAFETY: system_cpucaps is finalised before modules can load and
-        // is never written afterwards; the index is below ARM64_NCAPS.
-        let word = unsafe { (*core::ptr::addr_of!(bindings::system_cpucaps))[cap / bits] };
-        if word & (1 << (cap % bits)) == 0 {
+        if !sys::protected_mode_capability() {
             return Err("pKVM protected mode is not enabled (boot with kvm-arm.mode=protected)");
         }
 
         // The capability follows the command line: it is set even if KVM
         // then failed to initialise, and then nothing traps the SMCs.
         #[cfg(kvm_pkvm_initialized)]
-        {
-            // SAFETY: reads a static key; callable from any context.
-            if !unsafe { kvm_pkvm_initialized() } {
-                return Err("protected mode was requested but pKVM did not initialise");
-            }
+        if !sys::pkvm_initialized() {
+            return Err("protected mode was requested but pKVM did not initialise");
         }
         #[cfg(not(kvm_pkvm_initialized))]
         if !kvm_device_registered() {
@@ -139,23 +89,7 @@ impl PkvmTrap {
 /// keep no other trace of it that a module can read.
 #[cfg(not(kvm_pkvm_initialized))]
 fn kvm_device_registered() -> bool {
-    let mut path = core::mem::MaybeUninit::<bindings::path>::uninit();
-    // SAFETY: the name is NUL-terminated; kern_path() writes `path` and
-    // takes references on it only when it returns 0.
-    let found = unsafe {
-        kern_path(
-            KVM_DEVICE_IN_SYSFS.as_ptr(),
-            LOOKUP_FOLLOW,
-            path.as_mut_ptr().cast(),
-        )
-    };
-    if found != 0 {
-        return false;
-    }
-    // SAFETY: the successful kern_path() filled `path`; its references
-    // are dropped once, here.
-    unsafe { bindings::path_put(path.as_ptr()) };
-    true
+    sys::path_exists(KVM_DEVICE_IN_SYSFS)
 }
 
 /// An SMCCC call that changes no state, whatever immediate it is issued

@@ -19,6 +19,9 @@ use kernel::prelude::*;
 #[macro_use]
 mod module_params;
 mod smc;
+// The benchmark needs only what `PkvmTrap::check()` uses of it.
+#[allow(dead_code, unused_imports)]
+mod sys;
 use smc::{call, counter, is_not_supported, PkvmTrap, Query};
 
 // No parameters, but the same macro as the test: `module!` takes `authors:`

@@ -27,14 +27,15 @@ use core::arch::{asm, global_asm};
 use core::ffi::c_void;
 use core::fmt;
 use core::num::NonZeroU16;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use kernel::{bindings, prelude::*};
+use kernel::prelude::*;
 
 mod hvc;
 #[macro_use]
 mod module_params;
 mod smc;
+mod sys;
 use smc::{call, counter, is_not_supported, smc, PkvmTrap, Query, SmcRegs, PSCI_VERSION};
+use sys::{AtomicU32, AtomicU64, Relaxed};
 
 module_with_params! {
     type: SmcImmTest,
@@ -148,13 +149,8 @@ global_asm!(
 const STUB_BYTES: usize = 12;
 
 unsafe extern "C" {
+    /// The stubs above.
     static smc_imm_test_stubs: [u8; 65535 * STUB_BYTES];
-    /// Exported GPL; `CONFIG_HOTPLUG_CPU` kernels only (elsewhere it is an
-    /// empty inline).
-    #[cfg(CONFIG_HOTPLUG_CPU)]
-    fn cpus_read_lock();
-    #[cfg(CONFIG_HOTPLUG_CPU)]
-    fn cpus_read_unlock();
 }
 
 /// Issues `query` with `smc #imm`, through the stub for `imm`; returns x0.
@@ -506,26 +502,12 @@ impl<'a> ConcurrentRun<'a> {
     /// `func` must take its argument for a `&ConcurrentRun` and only read
     /// it, and be safe to run in IPI context.
     unsafe fn on_each_online_cpu(&self, func: unsafe extern "C" fn(*mut c_void)) -> (u32, u32) {
-        let _hotplug = HotplugLock::new();
-        // SAFETY: `num_online_cpus()` is this atomic read, which C inlines.
-        let online =
-            unsafe { core::ptr::addr_of!(bindings::__num_online_cpus.counter).read_volatile() };
+        let hotplug = sys::HotplugLock::new();
+        let info = core::ptr::from_ref(self).cast_mut().cast();
         // SAFETY: `func` only reads this run and its atomics (the caller's
-        // guarantee), and with wait = true the call returns after every CPU
-        // has finished with it.
-        unsafe {
-            bindings::on_each_cpu_cond_mask(
-                None,
-                Some(func),
-                core::ptr::from_ref(self).cast_mut().cast(),
-                true,
-                core::ptr::addr_of!(bindings::__cpu_online_mask),
-            )
-        };
-        (
-            self.cpus.load(Ordering::Relaxed),
-            u32::try_from(online).unwrap_or(0),
-        )
+        // guarantee), which outlives the call.
+        unsafe { hotplug.on_each_online_cpu(func, info) };
+        (self.cpus.load(Relaxed), hotplug.online_cpus())
     }
 }
 
@@ -540,38 +522,10 @@ unsafe extern "C" fn concurrent_rejects(info: *mut c_void) {
     let run = unsafe { &*info.cast::<ConcurrentRun<'_>>() };
     for _ in 0..CONCURRENT_CALLS_PER_CPU {
         if !is_not_supported(call::<1>(run.trap, Query::psci_version())) {
-            run.wrong.fetch_add(1, Ordering::Relaxed);
+            run.wrong.fetch_add(1, Relaxed);
         }
     }
-    run.cpus.fetch_add(1, Ordering::Relaxed);
-}
-
-/// CPU hotplug held off while this lives, so that the CPUs that ran the
-/// calls can be compared with the CPUs counted online. Without
-/// `CONFIG_HOTPLUG_CPU` no CPU comes or goes once modules can load, and
-/// `cpus_read_lock()` is an empty inline.
-struct HotplugLock;
-
-impl HotplugLock {
-    fn new() -> Self {
-        #[cfg(CONFIG_HOTPLUG_CPU)]
-        {
-            // SAFETY: module init runs in process context, where the
-            // hotplug lock may be taken; `drop` releases it.
-            unsafe { cpus_read_lock() };
-        }
-        Self
-    }
-}
-
-impl Drop for HotplugLock {
-    fn drop(&mut self) {
-        #[cfg(CONFIG_HOTPLUG_CPU)]
-        {
-            // SAFETY: taken by `new`.
-            unsafe { cpus_read_unlock() };
-        }
-    }
+    run.cpus.fetch_add(1, Relaxed);
 }
 
 fn all_cpus(trap: &PkvmTrap, ktap: &mut Ktap) {
@@ -579,7 +533,7 @@ fn all_cpus(trap: &PkvmTrap, ktap: &mut Ktap) {
     // SAFETY: concurrent_rejects() reads its argument as this run's
     // reference.
     let (cpus, online) = unsafe { run.on_each_online_cpu(concurrent_rejects) };
-    let wrong = run.wrong.load(Ordering::Relaxed);
+    let wrong = run.wrong.load(Relaxed);
     ktap.result(
         Case::AllCpus,
         cpus == online && wrong == 0,
@@ -630,11 +584,11 @@ unsafe extern "C" fn hint_probe(info: *mut c_void) {
     let run = unsafe { &*info.cast::<ConcurrentRun<'_>>() };
     let x0 = call::<0>(run.trap, cpu_on_self_with_hint());
     if is_not_supported(x0) {
-        run.wrong.fetch_add(1, Ordering::Relaxed);
+        run.wrong.fetch_add(1, Relaxed);
     } else {
-        run.last_answer.store(x0, Ordering::Relaxed);
+        run.last_answer.store(x0, Relaxed);
     }
-    run.cpus.fetch_add(1, Ordering::Relaxed);
+    run.cpus.fetch_add(1, Relaxed);
 }
 
 /// The call hint must be masked before pKVM dispatches on the function ID:
@@ -647,7 +601,7 @@ fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
     let run = ConcurrentRun::new(trap);
     // SAFETY: hint_probe() reads its argument as this run's reference.
     let (cpus, online) = unsafe { run.on_each_online_cpu(hint_probe) };
-    let wrong = run.wrong.load(Ordering::Relaxed);
+    let wrong = run.wrong.load(Relaxed);
     ktap.result(
         Case::CallHints,
         cpus == online && wrong == 0,
@@ -656,7 +610,7 @@ fn call_hint(trap: &PkvmTrap, ktap: &mut Ktap) {
             cpus,
             online,
             wrong,
-            run.last_answer.load(Ordering::Relaxed)
+            run.last_answer.load(Relaxed)
         ),
     );
 }
@@ -909,8 +863,7 @@ impl kernel::Module for SmcImmTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // As tools/testing/selftests/kselftest_module.h: a kernel that ran
         // a test module says so in its taint flags.
-        // SAFETY: add_taint() may be called from any context.
-        unsafe { bindings::add_taint(bindings::TAINT_TEST, bindings::lockdep_ok_LOCKDEP_STILL_OK) };
+        sys::taint_test();
 
         let mut ktap = Ktap::begin();
         match PkvmTrap::check() {
