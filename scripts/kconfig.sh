@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+# The kconfig stage of scripts/build-kernel.sh, sourced by it: the profile's
+# fragments, the configuration made from them (tinyconfig, merge_config.sh,
+# olddefconfig) and the check that Kconfig dropped none of their options.
+# Reads build-kernel.sh's KERNEL, PROFILE, KERNEL_CC, rust_option, stage
+# (the staged tree), tree, objdir and name.
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # build-kernel.sh's variables
+
+# The fragments, in the order they are merged.
+fragments() {
+	echo "$PROJECT_ROOT/configs/minimal.config"
+	if [ "$PROFILE" != minimal ]; then
+		echo "$PROJECT_ROOT/configs/$PROFILE.config"
+		[ ! -f "$PROJECT_ROOT/configs/$PROFILE-$KERNEL.config" ] ||
+			echo "$PROJECT_ROOT/configs/$PROFILE-$KERNEL.config"
+	fi
+	if [ "$rust_option" = y ]; then
+		echo "$PROJECT_ROOT/configs/rust-handler.config"
+	fi
+	# The series' HVC check, wherever the tree being built has its option
+	# (the staging holds the Kconfig the build will see).
+	if grep -qx 'config NVHE_HOST_HVC_IMM_REJECT' "$stage/arch/arm64/kvm/Kconfig" 2>/dev/null; then
+		echo "$PROJECT_ROOT/configs/host-hvc-imm-reject.config"
+	fi
+}
+
+# Every CONFIG_ line of every fragment must have survived olddefconfig:
+# Kconfig drops an option whose dependencies fail without a word.
+check_config() {
+	local config=$1 fragment line missing=()
+	while read -r fragment; do
+		while IFS= read -r line; do
+			case $line in
+			CONFIG_*) grep -qxF "$line" "$config" || missing+=("$line") ;;
+			esac
+		done <"$fragment"
+	done < <(fragments)
+	[ ${#missing[@]} -eq 0 ] && return
+	if ! grep -qx 'CONFIG_RUST_IS_AVAILABLE=y' "$config"; then
+		kernel_make "$tree" "$objdir.config" rustavailable >&2 || true
+		die "Rust is not available to this kernel (see above); run 'make deps'"
+	fi
+	die "Kconfig dropped ${missing[*]} from the $KERNEL $PROFILE config (unmet dependencies: see them with 'make -C $tree O=$objdir.config menuconfig')"
+}
+
+# What the configuration is made from: when none of it changed since the
+# last build of this directory, its .config still stands.
+config_inputs() {
+	local files
+	mapfile -t files < <(fragments)
+	{
+		echo "rustc $KERNEL_RUST_TOOLCHAIN, clang $("clang$LLVM_SUFFIX" -dumpversion)"
+		[ "$KERNEL_CC" = clang ] || kernel_cc_version
+		cat "${files[@]}" "$tree/arch/arm64/kvm/Kconfig" "$tree/.debian-version"
+	} | sha256sum
+}
+
+# The configuration is made in a directory of its own and copied over only
+# when it differs, so that an unchanged handler does not make Kbuild
+# re-sync its configuration.
+configure() {
+	local scratch=$objdir.config inputs
+	inputs=$(config_inputs)
+	# The stamp names the inputs and the .config they gave: a .config
+	# changed since (by hand, or by Kbuild under another handler's
+	# Kconfig) is made again.
+	if [ -f "$objdir/.config" ] &&
+		[ "$(cat "$objdir/.pkvm-smc-config" 2>/dev/null)" = "$(config_stamp "$inputs")" ]; then
+		return
+	fi
+	mkdir -p "$scratch" "$objdir"
+	kernel_make "$tree" "$scratch" -s tinyconfig >/dev/null
+	mapfile -t fragment_files < <(fragments)
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$scratch" "$scratch/.config" \
+		"${fragment_files[@]}" >/dev/null
+	kernel_make "$tree" "$scratch" -s olddefconfig >/dev/null
+	check_config "$scratch/.config"
+	if ! cmp -s "$scratch/.config" "$objdir/.config"; then
+		step "configured $KERNEL $PROFILE for $name (tinyconfig + ${fragment_files[*]##*/})"
+		cp "$scratch/.config" "$objdir/.config"
+	fi
+	config_stamp "$inputs" >"$objdir/.pkvm-smc-config"
+}
+
+# config_stamp INPUTS: what configure() records of the object directory's
+# configuration.
+config_stamp() {
+	printf '%s\n' "$1"
+	sha256sum <"$objdir/.config"
+}
