@@ -57,9 +57,11 @@ const SMCCC_VERSION_1_0: u32 = 0x1_0000;
 #[derive(PartialEq, Eq)]
 pub(crate) enum SmcccConduit {
     Smc,
-    /// SMCCC v1.0 firmware (QEMU's, older TF-A): the kernel does not tell.
+    /// The kernel does not tell: SMCCC v1.0 firmware (QEMU's, older
+    /// TF-A), or no PSCI at all (the kernel's defaults, conduit NONE and
+    /// version 1.0).
     UnknownV1_0,
-    /// HVC, or no SMCCC at all.
+    /// HVC: another hypervisor serves the kernel.
     Other,
 }
 
@@ -98,6 +100,10 @@ pub(crate) fn path_exists(name: &core::ffi::CStr) -> bool {
     let mut path = core::mem::MaybeUninit::<bindings::path>::uninit();
     // SAFETY: the name is NUL-terminated; kern_path() writes `path` and
     // takes references on it only when it returns 0.
+    // 7.x's clippy configuration wants `as_char_ptr()` for the kernel's
+    // unsigned `char`; kern_path() is declared above with core's `c_char`,
+    // which is unsigned on arm64 too and is what `as_ptr()` gives.
+    #[allow(clippy::disallowed_methods)]
     let found = unsafe { kern_path(name.as_ptr(), LOOKUP_FOLLOW, path.as_mut_ptr().cast()) };
     if found != 0 {
         return false;
@@ -112,7 +118,9 @@ pub(crate) fn path_exists(name: &core::ffi::CStr) -> bool {
 /// function can be compared with the CPUs counted online. Without
 /// `CONFIG_HOTPLUG_CPU` no CPU comes or goes once modules can load.
 pub(crate) struct HotplugLock {
-    _private: (),
+    /// Not `Send`: the task that took the lock releases it, as with the
+    /// kernel crate's lock guards.
+    _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl HotplugLock {
@@ -125,25 +133,30 @@ impl HotplugLock {
             // lock may be taken; `drop` releases it.
             unsafe { cpus_read_lock() };
         }
-        Self { _private: () }
+        Self {
+            _not_send: core::marker::PhantomData,
+        }
     }
 
     /// `num_online_cpus()`, which cannot change while the lock is held.
     pub(crate) fn online_cpus(&self) -> u32 {
-        // SAFETY: `num_online_cpus()` is this atomic read, which C inlines.
+        // SAFETY: `__num_online_cpus` is a static that lives as long as the
+        // kernel, aligned, and written only atomically: this volatile read
+        // is C's `num_online_cpus()`, an inline `atomic_read()`.
         let online =
             unsafe { core::ptr::addr_of!(bindings::__num_online_cpus.counter).read_volatile() };
         u32::try_from(online).unwrap_or(0)
     }
 
-    /// Runs `func(info)` on every online CPU at once, in IPI context
-    /// (interrupts off; on this CPU too), and returns once every CPU has
-    /// finished with it.
+    /// Runs `func(info)` on every online CPU at once, with interrupts off
+    /// (in IPI context on the others, in this task on this CPU), and
+    /// returns once every CPU has finished with it. Process context only,
+    /// interrupts on, as for the lock.
     ///
     /// # Safety
     ///
-    /// `func` must be safe to run in IPI context with `info`, on every CPU
-    /// at once.
+    /// `func` must be safe to run with interrupts off, in IPI context, with
+    /// `info`, on every CPU at once.
     pub(crate) unsafe fn on_each_online_cpu(
         &self,
         func: unsafe extern "C" fn(*mut c_void),
