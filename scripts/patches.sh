@@ -237,9 +237,9 @@ main() {
 	read_series
 	check_series_is_rust_variant
 	choose_identity
-	check_kvmarm_apply
 	make_baseline
 	commit_series
+	check_kvmarm_apply
 	format_series
 	run_checkpatch
 	check_mailinfo

@@ -205,17 +205,24 @@ check_b4() {
 # names (scripts/series_mail.py): the result is printed, kept in
 # build/patches/KERNEL/APPLY-CHECK, and said in the cover letter; the commit
 # becomes the base-commit only if the series applies to every file it
-# touches as kvmarm has it. No kvmarm-base, no check (6.12: stable series
-# are rebased onto linux-6.12.y when they are sent).
+# touches as kvmarm has it. What is checked is the mail: the commits
+# formatted as format_series formats them (three lines of context), not
+# the glue patches, whose context is wider. No kvmarm-base, no check
+# (6.12: stable series are rebased onto linux-6.12.y when they are sent).
 check_kvmarm_apply() {
-	local patches=() patch report
+	local mail report
 	[ -f "$kvmarm_base" ] || return 0
-	for patch in $(all_patches); do patches+=("$glue/$KERNEL/$patch"); done
+	mail=$(mktemp -d)
+	git -C "$scratch" format-patch -q -o "$mail" \
+		"baseline..series-$((${#series_kinds[@]} - 1))"
 	apply_json=$CACHE_DIR/series/$KERNEL.apply.json
 	mkdir -p "${apply_json%/*}"
 	report=$(python3 "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" \
-		"$apply_json" "${patches[@]}") ||
+		"$apply_json" "$mail"/*.patch) || {
+		rm -rf "$mail"
 		die "the apply check could not run (see above); fix ${kvmarm_base#"$PROJECT_ROOT"/}"
+	}
+	rm -rf "$mail"
 	printf '%s\n' "$report"
 	if python3 "$series_mail" applies "$apply_json"; then
 		base_commit=$(sed -n 's/^commit[[:space:]]*//p' "$kvmarm_base")
@@ -235,5 +242,22 @@ check_output() {
 			die "build/patches/$KERNEL: the series ${series_dirs[i]} is not what a ${series_kinds[i]} series may be (see above)"
 	done
 	[ -z "$apply_report" ] || printf '%s\n' "$apply_report" >"$out/APPLY-CHECK"
+	check_mailed_apply
 	echo "mail: every series is addressed as its kind allows, base-commit ${base_commit:-none}"
+}
+
+# The apply check's result must be that of the files written, which are
+# what is sent: the check before them formatted the same commits.
+check_mailed_apply() {
+	local mailed=() patch json
+	[ -n "$apply_json" ] || return 0
+	while IFS= read -r patch; do
+		mailed+=("$patch")
+	done < <(find "$out" -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | sort)
+	json=$CACHE_DIR/series/$KERNEL.apply-mailed.json
+	python3 "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" "$json" \
+		"${mailed[@]}" >/dev/null ||
+		die "the apply check of build/patches/$KERNEL could not run (see above)"
+	[ "$(python3 "$series_mail" status "$json")" = "$(python3 "$series_mail" status "$apply_json")" ] ||
+		die "build/patches/$KERNEL: the mailed patches do not give the apply check's result ($(python3 "$series_mail" status "$json") against $(python3 "$series_mail" status "$apply_json")); see $json"
 }

@@ -4,6 +4,7 @@
 
   series_mail.py apply-check BASE_FILE CACHE_ROOT JSON_OUT PATCH...
   series_mail.py applies APPLY_JSON
+  series_mail.py status APPLY_JSON
   series_mail.py base-text APPLY_JSON
   series_mail.py check-out OUT_DIR KIND [BASE_COMMIT]
 
@@ -12,7 +13,8 @@ apply-check: does the series apply to the upstream tree that BASE_FILE
 every file the series touches, the git blob id of the copy read at that
 commit, or "unread" when no copy could be read. The copies are kept out
 of the repository, in CACHE_ROOT/<commit>/<path> (kernel sources are not
-committed here). The patches are applied in order with git apply to a
+committed here). The patches, the series as mailed (git format-patch), are applied in
+order with git apply to a
 scratch directory holding the copies that are there and whose blob id is
 the one BASE_FILE records; a file that was not read is not checked, and
 the result says so. Prints the result, one "apply:" line first, and
@@ -20,6 +22,9 @@ writes it as JSON to JSON_OUT for the cover letter and the base-commit.
 
 applies: exit 0 if that check found that the series applies to every file
 it touches, else 1.
+
+status: that check's result in one word (applies, partial, fails,
+unchecked).
 
 base-text: the cover letter's sentences on that check, and on why there is
 a base-commit or none.
@@ -271,6 +276,9 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[1] == "applies":
         return 0 if json.loads(Path(argv[2]).read_text())["status"] == "applies" else 1
+    if len(argv) == 3 and argv[1] == "status":
+        print(json.loads(Path(argv[2]).read_text())["status"])
+        return 0
     if len(argv) == 3 and argv[1] == "base-text":
         print(base_text(json.loads(Path(argv[2]).read_text())))
         return 0
@@ -280,7 +288,7 @@ def main(argv):
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    print("usage:\n" + "\n".join(__doc__.strip().splitlines()[2:6]), file=sys.stderr)
+    print("usage:\n" + "\n".join(__doc__.strip().splitlines()[2:7]), file=sys.stderr)
     return 2
 
 

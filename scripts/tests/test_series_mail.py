@@ -117,6 +117,31 @@ class ApplyCheck(unittest.TestCase):
         with self.assertRaises(series_mail.BaseFileError):
             series_mail.read_base(path)
 
+    def test_mail_as_format_patch_writes_it_is_checked(self):
+        # What patches.sh passes: git format-patch's files, with the
+        # message, the diffstat and git's diff headers around the diff.
+        mail = self.tmp / "0001-dir-add-a-line.patch"
+        mail.write_text("From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n"
+                        "From: A U Thor <author@example.org>\n"
+                        "Subject: [RFC PATCH 1/1] dir: add a line\n\n"
+                        "Why, in a paragraph.\n\n"
+                        "Signed-off-by: A U Thor <author@example.org>\n"
+                        "---\n dir/a.c | 1 +\n dir/b.c | 2 +-\n 2 files changed\n\n"
+                        + PATCH.replace("--- a/dir/a.c", "diff --git a/dir/a.c b/dir/a.c\n"
+                                        "index 1111111..2222222 100644\n--- a/dir/a.c")
+                        + "-- \n2.47.3\n")
+        self.cached("dir/a.c", ORIGINAL)
+        self.cached("dir/b.c", "old\nsame\n")
+        base = self.base([f"file dir/a.c {blob(ORIGINAL)}",
+                          f"file dir/b.c {blob('old' + chr(10) + 'same' + chr(10))}"])
+        result = series_mail.apply_check(base, self.cache, [mail])
+        self.assertEqual((result["files"], result["status"]), (2, "applies"), result)
+        out = self.tmp / "apply.json"
+        out.write_text(json.dumps(result))
+        run = subprocess.run([sys.executable, str(ROOT / "scripts/series_mail.py"), "status",
+                              str(out)], capture_output=True, text=True, check=True)
+        self.assertEqual(run.stdout, "applies\n")
+
     def test_cli_writes_json(self):
         base = self.base(["unread dir/a.c", "unread dir/b.c"])
         out = self.tmp / "apply.json"
