@@ -10,7 +10,12 @@
 KERNEL_GIVEN := $(filter command line environment,$(origin KERNEL))
 KERNEL ?= 7.3
 HANDLER ?= rust
-PROFILE ?= minimal
+# By default, the profile make check builds KERNEL in first
+# (scripts/matrix.tsv): gcc for 7.3, hardened for 6.12, so that what make
+# qemu builds is what CI tests.
+ifndef PROFILE
+PROFILE := $(firstword $(shell PYTHONPATH=scripts python3 -m testbed axis profiles $(KERNEL)))
+endif
 CPU ?= max
 MODE ?= hvhe
 
@@ -46,7 +51,8 @@ endif
 	hyp-uninstall clean
 
 help:
-	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=minimal|hardened|gcc|debian'
+	@echo 'make qemu   KERNEL=7.3|6.12 HANDLER=rust|stock|backport PROFILE=gcc|hardened|minimal|debian'
+	@echo '            (PROFILE: by default the first make check builds KERNEL in: 7.3 gcc, 6.12 hardened)'
 	@echo '            CPU=max|neoverse-n1|cortex-a57'
 	@echo '            MODE=hvhe|nvhe|vhe|insmod|pkvm-fail|kvm|kvm-vhe|bench'
 	@echo '            build, boot under pKVM in QEMU, run the kselftest (KTAP)'

@@ -125,7 +125,7 @@ rust_object unwind-lto.o -Cforce-unwind-tables=y -Clinker-plugin-lto
 rust_object no-unwind.o -Cforce-unwind-tables=n
 rust_object no-unwind-lto.o -Cforce-unwind-tables=n -Clinker-plugin-lto
 assemble except.o "$(printf '%s\n' '.text' 'ret' '.section .gcc_except_table,"a"' '.byte 0xff')"
-for lds in "$work/hyp.lds" "$CACHE_DIR"/obj/*-{minimal,hardened}/arch/arm64/kvm/hyp/nvhe/hyp.lds; do
+for lds in "$work/hyp.lds" "$CACHE_DIR"/obj/*-{minimal,gcc,hardened}/arch/arm64/kvm/hyp/nvhe/hyp.lds; do
 	[ -f "$lds" ] || continue
 	tree=${lds#"$CACHE_DIR"/obj/}
 	tree=${tree%%/*}

@@ -17,7 +17,6 @@ import re
 import sys
 from pathlib import Path
 
-PROFILES = ("minimal", "hardened")
 CHART = "bench.png"
 # A case's KTAP status as a cell: the roles are styled at the top of the page.
 STATUS = {"SUCCESS": "ok", "SKIPPED": ":skip:`skip`", "FAILURE": ":fail:`FAIL`"}

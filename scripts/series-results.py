@@ -163,7 +163,7 @@ def hyp_report_lines(path, kernel, kind):
                      f"for {kernel} (no build of both handlers in {path.parent}).")]
     by = {(r[1], r[2]): r for r in rows if len(r) == 7 and r[0] == kernel}
     parts = []
-    for profile in ("minimal", "hardened"):
+    for profile in dict.fromkeys(r[2] for r in rows if len(r) == 7 and r[0] == kernel):
         rust = by.get(("rust", profile))
         c = by.get(("backport", profile)) or by.get(("stock", profile))
         if not rust or not c:

@@ -12,6 +12,9 @@ set -euo pipefail
 KERNEL=${1:?usage: style.sh KERNEL}
 profile=$(work_profile "$KERNEL")
 objdir=$CACHE_DIR/obj/$KERNEL-$profile
+# The object directory's compiler: another would make Kbuild reconfigure it.
+KERNEL_CC=$(profile_cc "$profile")
+export KERNEL_CC
 out=$BUILD_ROOT/$(variant_name "$KERNEL" rust "$profile")
 log=$out/style.log
 

@@ -9,13 +9,16 @@ from .paths import ROOT
 # from bookworm (scripts/kernel-source.sh).
 KERNEL_PACKAGES = {"6.12": "linux-source-6.12", "7.3": "linux-source-7.3"}
 KERNELS = tuple(KERNEL_PACKAGES)
-# minimal and hardened: the testbed's configurations of Debian's source;
-# gcc: the minimal one built with GCC (scripts/kbuild.sh: profile_cc);
-# debian: Debian's own kernel package (scripts/debian-build.sh).
-PROFILES = ("minimal", "hardened", "gcc", "debian")
-# The profiles made from the testbed's configuration fragments alone, with
-# clang: the ones the reports compare Rust and C in.
-CONFIG_PROFILES = PROFILES[:2]
+# minimal and hardened: the testbed's configurations of Debian's source,
+# built with clang; gcc: the minimal one built with GCC, as Debian builds
+# its kernels (scripts/kbuild.sh: profile_cc); debian: Debian's own kernel
+# package (scripts/debian-build.sh).
+PROFILES = ("minimal", "gcc", "hardened", "debian")
+# The profiles made from the testbed's configuration fragments: the ones
+# the reports compare Rust and C in, in this order, and of which the first
+# the matrix builds a kernel in is the kernel's default (scripts/lib.sh:
+# work_profile).
+CONFIG_PROFILES = PROFILES[:3]
 # QEMU CPU models with EL2, and whether each has VHE: max has VHE, PAC and
 # BTI; neoverse-n1 VHE without PAC (dynamic SCS patches the kernel);
 # cortex-a57 no VHE (pKVM runs classic nVHE without any override).

@@ -39,6 +39,9 @@ TARGETS = {
     # and an epilogue that no budget of ours would make less arbitrary.
     "minimal": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
                 "accept_static_extra_insns": 0, "text_extra_bytes": None},
+    # The same without LTO, the C side compiled by GCC.
+    "gcc": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
+            "accept_static_extra_insns": 0, "text_extra_bytes": None},
     # NVHE_RUST_LTO links the Rust objects into hyp-main.c's module, where
     # handle_host_smc is inlined into handle_trap() as the C one is.
     "hardened": {"round_trip_ratio": 1.00, "reject_static_extra_insns": 0,
@@ -197,7 +200,8 @@ def compare(c, rust):
 
 
 def order(builds):
-    """Newest tree first, then minimal before hardened, C before Rust."""
+    """Newest tree first, then the profiles in CONFIG_PROFILES' order, C
+    before Rust."""
     return sorted(builds, key=lambda m: ([-part for part in version(m["kernel"])],
                                          CONFIG_PROFILES.index(m["profile"]),
                                          HANDLER_ORDER.index(m["handler"])))

@@ -51,7 +51,7 @@ class SelectRows(unittest.TestCase):
     def test_a_kernel_works_in_the_testbed_profiles_its_rows_use(self):
         rows = self.rows + [row("6.12", "stock", profile="hardened"),
                             row("6.12", "stock", profile="debian"), row(profile="gcc")]
-        self.assertEqual(matrix.profiles("7.3", rows), ["minimal", "hardened"])
+        self.assertEqual(matrix.profiles("7.3", rows), ["minimal", "gcc", "hardened"])
         self.assertEqual(matrix.profiles("6.12", rows[3:]), ["hardened"])
 
     def test_the_reproducing_command_names_every_axis(self):
@@ -272,7 +272,7 @@ class SameVerdict(unittest.TestCase):
         return status, line, entry
 
     def test_the_row_that_passes(self):
-        spec = row(handler="stock", mode="insmod")
+        spec = row(handler="stock", profile="gcc", mode="insmod")
         console = CONSOLE.format(case3="ok 2 smc1_psci_version_not_supported # x0 = -1",
                                  case10="ok 3 smc0_upper_32_bit_function_id_rejected # -1")
         status, line, entry = self.both(spec, console, [])
