@@ -12,8 +12,12 @@
 #include <nvhe/ffa.h>
 #include <nvhe/trap_handler.h>
 
-/* host_smc_helpers.c: read_sysreg_el2(SYS_ESR) and kvm_skip_host_instr(). */
+/*
+ * host_smc_helpers.c: read_sysreg_el2(SYS_ESR), kvm_skip_host_instr() and
+ * default_host_smc_handler().
+ */
 u64 rust_helper_read_esr_el2(void);
 void rust_helper_kvm_skip_host_instr(void);
+void rust_helper_default_host_smc_handler(struct kvm_cpu_context *host_ctxt);
 
 #endif /* __ARM64_KVM_NVHE_HOST_SMC_BINDINGS_H__ */

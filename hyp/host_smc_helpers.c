@@ -2,11 +2,10 @@
 /*
  * The hyp's static inlines and macros that host_smc.rs needs, as functions
  * it can call, so that the Rust handler reads and moves the trapped host's
- * registers with the very code the C handler uses. (The forward to EL3 has
- * its helper in hyp-main.c, beside the static function it calls.) Under
- * NVHE_RUST_LTO they are linked, with the Rust objects, into hyp-main.c's
- * module and inlined with the handler into handle_trap() (see the
- * Makefile); otherwise each is a call.
+ * registers, and forwards an SMC to EL3, with the very code the C handler
+ * uses. Under NVHE_RUST_LTO they are linked, with the Rust objects, into
+ * hyp-main.c's module and inlined with the handler into handle_trap() (see
+ * the Makefile); otherwise each is a call.
  */
 
 #include <hyp/adjust_pc.h>
@@ -16,8 +15,8 @@
 /*
  * __always_inline: each is still emitted as a function for the calls of a
  * build without LTO, but under LTO the inliner may not leave a local copy
- * of one, as it did of the traced forward to EL3 on 7.3 (224 bytes),
- * because it judged it too large to inline.
+ * of one, as it did of the traced forward on 7.3 (224 bytes), because it
+ * judged it too large to inline.
  */
 __always_inline u64 rust_helper_read_esr_el2(void)
 {
@@ -27,4 +26,10 @@ __always_inline u64 rust_helper_read_esr_el2(void)
 __always_inline void rust_helper_kvm_skip_host_instr(void)
 {
 	kvm_skip_host_instr();
+}
+
+__always_inline void
+rust_helper_default_host_smc_handler(struct kvm_cpu_context *host_ctxt)
+{
+	default_host_smc_handler(host_ctxt);
 }
