@@ -162,6 +162,23 @@ fi
 rm -rf "$work"
 echo "ok: an interrupted tree copy is redone, not nested"
 
+# A run killed in the middle of a git command (a session's end, ^C) left
+# index.lock in the series' scratch repository, and every later make
+# patches and make check failed on it until it was removed by hand.
+step "a git lock file left by an interrupted run is cleared"
+work=$(mktemp -d)
+git -C "$work" init -q
+echo one >"$work/file"
+touch "$work/.git/index.lock"
+if git -C "$work" add file 2>/dev/null; then
+	die "the stand-in for an interrupted run did not lock the repository"
+fi
+clear_stale_git_locks "$work" 2>"$work.err"
+grep -q "index.lock" "$work.err" || die "clear_stale_git_locks did not say what it removed"
+git -C "$work" add file || die "clear_stale_git_locks left the repository locked"
+rm -rf "$work" "$work.err"
+echo "ok: an interrupted run's git lock is removed, and said"
+
 # A mutant that no longer applies would not be a test of anything.
 step "every mutant applies to hyp/ as it is"
 for mutant in "$PROJECT_ROOT"/hyp/mutants/*.patch; do

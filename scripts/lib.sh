@@ -70,6 +70,13 @@ work_profile() {
 	echo "${profiles%%$'\n'*}"
 }
 
+# resolve_profile KERNEL PROFILE: PROFILE, or for "default" (make's, which
+# cannot ask the matrix before make deps) KERNEL's work profile, so that
+# what make qemu builds by default is what make check tests.
+resolve_profile() {
+	if [ "$2" = default ]; then work_profile "$1"; else echo "$2"; fi
+}
+
 # build/KERNEL-HANDLER[-PROFILE]: what one build produced, for the boots,
 # the audit and the reports. The minimal profile keeps the short name.
 variant_name() {
@@ -96,6 +103,31 @@ with_lock() {
 		export PKVM_SMC_LOCKS="${PKVM_SMC_LOCKS:-} $lock"
 		"$@"
 	) 9>"$CACHE_DIR/locks/$lock"
+}
+
+# hold_lock NAME: NAME's lock (with_lock's) held by this process until it
+# exits, on its own file descriptor.
+hold_lock() {
+	mkdir -p "$CACHE_DIR/locks"
+	exec 8>"$CACHE_DIR/locks/$1"
+	flock 8
+}
+
+# clear_stale_git_locks REPO: REPO is a git repository that only this
+# project's scripts write, and the caller holds the lock (with_lock,
+# hold_lock) that makes it the only writer. A lock file of git's there
+# (index.lock, HEAD.lock, a ref's) was left by a run that was killed, and
+# would fail every git command after it ("Unable to create ...
+# index.lock: File exists"): it is removed, and the removal said.
+clear_stale_git_locks() {
+	local repo=$1 locks=() lock
+	[ -d "$repo/.git" ] || return 0
+	while IFS= read -r lock; do
+		locks+=("$lock")
+	done < <(find "$repo/.git" -name '*.lock' -type f)
+	[ ${#locks[@]} -gt 0 ] || return 0
+	step "removing git's lock files that an interrupted run left in $repo: ${locks[*]#"$repo"/}"
+	rm -f "${locks[@]}"
 }
 
 # copy_tree_once SRC DEST: DEST becomes a copy of SRC unless it already is

@@ -234,6 +234,11 @@ series_out() {
 . "$PROJECT_ROOT/scripts/series-bisect.sh"
 
 main() {
+	# One run at a time writes the scratch trees; a git lock file found
+	# there now was left by a run that was killed.
+	hold_lock "series-$KERNEL"
+	clear_stale_git_locks "$scratch"
+	clear_stale_git_locks "$am_repo"
 	read_series
 	check_series_is_rust_variant
 	choose_identity
