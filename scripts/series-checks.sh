@@ -213,7 +213,7 @@ check_kvmarm_apply() {
 	local mail report
 	[ -f "$kvmarm_base" ] || return 0
 	mail=$(mktemp -d)
-	git -C "$scratch" format-patch -q -o "$mail" \
+	git -C "$scratch" format-patch -q --no-cover-letter -o "$mail" \
 		"baseline..series-$((${#series_kinds[@]} - 1))"
 	apply_json=$CACHE_DIR/series/$KERNEL.apply.json
 	mkdir -p "${apply_json%/*}"

@@ -106,9 +106,13 @@ def apply_check(base_file, cache_root, patches):
         created |= new
     result = {"commit": commit, "cache": str(tree), "files": len(series_files),
               "checked": [], "unread": [], "missing": [], "stale": [],
-              "unlisted": [], "failures": [], "hunks": []}
+              "unlisted": [], "created": [], "failures": [], "hunks": []}
     for path in series_files:
-        if path not in base["files"]:
+        if path in created and path not in base["files"]:
+            # The mail creates the files of hyp/ that the glue patches
+            # leave to hyp-install; none could be listed as read there.
+            result["created"].append(path)
+        elif path not in base["files"]:
             result["unlisted"].append(path)
         elif base["files"][path] is None:
             result["unread"].append(path)
@@ -177,6 +181,9 @@ def report_lines(result):
     if result["stale"]:
         lines.append(f"apply: not checked, the copy in {result['cache']} is not the blob "
                      "the base file records: " + ", ".join(result["stale"]))
+    if result["created"]:
+        lines.append("apply: not checked, created by the series (whether kvmarm has a file "
+                     "of that name was not read): " + ", ".join(result["created"]))
     if result["unlisted"]:
         lines.append("apply: not checked, the base file does not list: "
                      + ", ".join(result["unlisted"]) + "; add a 'file' or 'unread' line")
@@ -197,7 +204,8 @@ def base_text(result):
                     r"hunk \1 at line \2, offset \3 lines", h.split(": ", 1)[1].rstrip("."))
              for h in result["hunks"]]
     where = f" ({'; '.join(hunks)})" if hunks else ""
-    unchecked = result["unread"] + result["missing"] + result["stale"] + result["unlisted"]
+    unchecked = (result["unread"] + result["missing"] + result["stale"] + result["unlisted"]
+                 + result.get("created", []))
     status = result["status"]
     if status == "applies":
         return (f"It was checked with git apply against kvmarm at commit {commit}: it "

@@ -142,6 +142,16 @@ class ApplyCheck(unittest.TestCase):
                               str(out)], capture_output=True, text=True, check=True)
         self.assertEqual(run.stdout, "applies\n")
 
+    def test_a_file_the_series_creates_is_named_not_taken_for_unlisted(self):
+        new = self.tmp / "02.patch"
+        new.write_text("--- /dev/null\n+++ b/dir/new.rs\n@@ -0,0 +1 @@\n+fn f() {}\n")
+        self.cached("dir/a.c", ORIGINAL)
+        base = self.base([f"file dir/a.c {blob(ORIGINAL)}", "unread dir/b.c"])
+        result = series_mail.apply_check(base, self.cache, [self.patch, new])
+        self.assertEqual((result["created"], result["unlisted"], result["status"]),
+                         (["dir/new.rs"], [], "partial"))
+        self.assertIn("dir/new.rs", series_mail.base_text(result))
+
     def test_cli_writes_json(self):
         base = self.base(["unread dir/a.c", "unread dir/b.c"])
         out = self.tmp / "apply.json"
