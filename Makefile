@@ -10,12 +10,10 @@
 KERNEL_GIVEN := $(filter command line environment,$(origin KERNEL))
 KERNEL ?= 7.3
 HANDLER ?= rust
-# By default, the profile make check builds KERNEL in first
-# (scripts/matrix.tsv): gcc for 7.3, hardened for 6.12, so that what make
+# default: the profile make check builds KERNEL in first (scripts/lib.sh:
+# resolve_profile), gcc for 7.3 and hardened for 6.12, so that what make
 # qemu builds is what CI tests.
-ifndef PROFILE
-PROFILE := $(firstword $(shell PYTHONPATH=scripts python3 -m testbed axis profiles $(KERNEL)))
-endif
+PROFILE ?= default
 CPU ?= max
 MODE ?= hvhe
 

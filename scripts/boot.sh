@@ -56,7 +56,7 @@ while [ $# -gt 5 ]; do
 done
 KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
-PROFILE=${3:?$usage}
+PROFILE=$(resolve_profile "$KERNEL" "${3:?$usage}")
 CPU=${4:?$usage}
 MODE=${5:?$usage}
 check_axes --kernel "$KERNEL" --handler "$HANDLER" --profile "$PROFILE" --cpu "$CPU" --mode "$MODE"

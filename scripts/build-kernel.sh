@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
 done
 KERNEL=${1:?$usage}
 HANDLER=${2:?$usage}
-PROFILE=${3:-minimal}
+PROFILE=$(resolve_profile "$KERNEL" "${3:-default}")
 check_axes --kernel "$KERNEL" --handler "$HANDLER" --profile "$PROFILE"
 # Debian's own kernel is downloaded, not built.
 [ "$PROFILE" != debian ] || exec "$PROJECT_ROOT/scripts/debian-build.sh" "$KERNEL"

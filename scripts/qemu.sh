@@ -8,6 +8,7 @@ set -euo pipefail
 
 usage="usage: qemu.sh KERNEL HANDLER PROFILE CPU MODE"
 [ $# -eq 5 ] || die "$usage"
+set -- "$1" "$2" "$(resolve_profile "$1" "$3")" "$4" "$5"
 check_axes --kernel "$1" --handler "$2" --profile "$3" --cpu "$4" --mode "$5"
 
 "$PROJECT_ROOT/scripts/build-kernel.sh" "$1" "$2" "$3"
