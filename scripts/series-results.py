@@ -23,6 +23,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from testbed import matrix
+from testbed.axes import variant_name
+
 # The handlers a stable series is judged by: the tree as it is (the
 # negative control) and with the backports.
 STABLE_HANDLERS = ("stock", "backport")
@@ -163,14 +166,20 @@ def hyp_report_lines(path, kernel, kind):
                      f"for {kernel} (no build of both handlers in {path.parent}).")]
     by = {(r[1], r[2]): r for r in rows if len(r) == 7 and r[0] == kernel}
     parts = []
-    for profile in dict.fromkeys(r[2] for r in rows if len(r) == 7 and r[0] == kernel):
+    # Only the profiles this run's matrix builds: a build/ directory of
+    # another profile is an older run's.
+    for profile in matrix.profiles(kernel):
         rust = by.get(("rust", profile))
         c = by.get(("backport", profile)) or by.get(("stock", profile))
         if not rust or not c:
             continue
         lto = ", LTO" if rust[3] == "yes" else ""
+        config = path.parent / variant_name(kernel, "rust", profile) / ".config"
+        hvc = (" (the Rust build's handle_trap also holds the series' HVC check)"
+               if config.is_file() and "CONFIG_NVHE_HOST_HVC_IMM_REJECT=y\n"
+               in config.read_text() else "")
         parts.append(f"{profile} config{lto}: .hyp.text of the handling code "
-                     f"{rust[4]} bytes against C's {c[4]} ({int(rust[4]) - int(c[4]):+}); "
+                     f"{rust[4]} bytes against C's {c[4]} ({int(rust[4]) - int(c[4]):+}){hvc}; "
                      f"instructions for a rejected smc #1 {rust[5]} against {c[5]}, "
                      f"for smc #0 up to the PSCI relay {rust[6]} against {c[6]}")
     if not parts:
@@ -202,8 +211,9 @@ def audit_documents(path):
 
 def hvc_lines(results, audit, kernel, kind):
     """The other half of the question: what pKVM did with the kselftest's
-    host hvc #1 and #0xffff in each boot of KERNEL, by handler, and the
-    HVCs smc-audit found in the kernels' own code."""
+    host hvc #1 and #0xffff in each boot of KERNEL, by handler and profile
+    (the series' HVC option is off in the hardened builds), and the HVCs
+    smc-audit found in the kernels' own code."""
     if kind == "stable":
         return []
     seen = {}
@@ -216,16 +226,19 @@ def hvc_lines(results, audit, kernel, kind):
                 ran, rejected, other = map(int, m.groups()) if m else (0, 0, 1)
                 what = ("ran" if not rejected and not other else
                         "rejected" if not ran and not other else "neither")
-                seen.setdefault(row["handler"], {}).setdefault(what, 0)
-                seen[row["handler"]][what] += 1
+                build = f"{row['handler']} {row['profile']}"
+                seen.setdefault(build, {}).setdefault(what, 0)
+                seen[build][what] += 1
     if not seen:
         return [item(f"Host \"hvc #imm\" ({HVC_CASE}): not run for {kernel}.")]
-    parts = [f"{handler}: " + ", ".join(f"{what} in {n}" for what, n in sorted(counts.items()))
-             + f" of {sum(counts.values())} boots" for handler, counts in sorted(seen.items())]
+    parts = [f"{build}: " + ", ".join(f"{what} in {n}" for what, n in sorted(counts.items()))
+             + f" of {sum(counts.values())} boots" for build, counts in sorted(seen.items())]
     text = (f"Host \"hvc #imm\" (the kselftest's {HVC_CASE}: __kvm_flush_vm_context "
             "with hvc #0, then with each one-bit immediate and #0xffff; \"ran\": pKVM "
             "ran it for all of them, the immediate ignored; "
-            "\"rejected\": SMCCC_RET_NOT_SUPPORTED for all): " + "; ".join(parts) + ".")
+            "\"rejected\": SMCCC_RET_NOT_SUPPORTED for all; the series' "
+            "NVHE_HOST_HVC_IMM_REJECT is on in the rust builds but the hardened "
+            "ones): " + "; ".join(parts) + ".")
     vmlinux = [f for doc in audit or [] for f in doc.get("files", [])
                if f.get("file", "").endswith("/vmlinux")]
     if vmlinux:
@@ -246,7 +259,7 @@ def main():
     build, kernel, kind = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     lines = [textwrap.fill(
         f"The pkvm-smc-imm testbed builds Debian's linux-source-{kernel} with "
-        "LLVM, boots it under QEMU (-M virt,virtualization=on) with "
+        "clang (LLVM 19) or GCC, by profile, boots it under QEMU (-M virt,virtualization=on) with "
         "kvm-arm.mode=protected, in hVHE and in nVHE, and runs a kselftest that "
         "issues \"smc #imm\" from the host for every non-zero immediate. Its "
         "last runs:", WIDTH, break_on_hyphens=False), ""]

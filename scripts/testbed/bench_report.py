@@ -4,7 +4,7 @@
   python3 -m testbed bench-report DIR
 
 Reads, for each build NAME (scripts/testbed/axes.py's variant_name: kernel-handler,
-plus -hardened for that profile), DIR/raw-NAME.txt (one "bench: key=value
+plus -gcc or -hardened for those profiles), DIR/raw-NAME.txt (one "bench: key=value
 ..." line per repetition) and DIR/build-NAME.json (the build's kernel,
 handler, profile and whether the Rust objects took part in the hyp's LTO
 link), and DIR/static.tsv (scripts/hyp-report.sh --tsv). Writes

@@ -6,8 +6,8 @@ return) and for smc #0 up to the PSCI relay call (hyp_path.py), and the
 .hyp.text bytes of the functions those paths run through. With the
 hardened profile's ThinLTO the Rust objects join the hyp's LTO link, and
 handle_host_smc can be inlined into handle_trap like the C one is. Every
-build of build/KERNEL-{stock,backport,rust}[-hardened] that exists is
-shown."""
+build of build/KERNEL-{stock,backport,rust}[-gcc|-hardened] that exists
+is shown."""
 
 import json
 import re
