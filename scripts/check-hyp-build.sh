@@ -37,8 +37,8 @@ if grep -q ' T __kvm_nvhe_handle_host_smc$' <<<"$symbols"; then
 fi
 if grep -qx 'CONFIG_NVHE_RUST_LTO=y' "$dir/.config"; then
 	# Global or local: nothing of the handler or its helpers may be left
-	# out of line.
-	copies=$(grep -E ' [Tt] __kvm_nvhe_(handle_host_smc|default_host_smc_handler|rust_helper_.*)$' <<<"$symbols" || true)
+	# out of line (their names: scripts/testbed/hyp_report.py).
+	copies=$(grep -E " [Tt] ($(testbed handler-symbols))\$" <<<"$symbols" || true)
 	[ -z "$copies" ] ||
 		die "$obj keeps out-of-line copies under NVHE_RUST_LTO ($(awk '{ print $3 }' <<<"$copies" | paste -sd' ' -)): the Rust objects were not linked into hyp-main.c's module, or not inlined there"
 	how="handle_host_smc inlined into handle_trap, no copy"

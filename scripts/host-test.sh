@@ -43,9 +43,9 @@ rust_object() {
 	shift
 	printf '%s\n' '#![feature(no_core, lang_items)]' '#![allow(internal_features)]' \
 		'#![no_core]' '#[lang = "sized"]' 'pub trait Sized {}' \
-		'extern "C" { fn kvm_host_forward_smc(); }' \
+		'extern "C" { fn kvm_host_psci_handler(); }' \
 		'#[no_mangle]' 'pub unsafe extern "C" fn handle_host_smc() {' \
-		'    kvm_host_forward_smc();' '    kvm_host_forward_smc();' '}' >"$work/hyp_rust.rs"
+		'    kvm_host_psci_handler();' '    kvm_host_psci_handler();' '}' >"$work/hyp_rust.rs"
 	RUSTC_BOOTSTRAP=1 rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --edition=2021 \
 		--crate-type=rlib --crate-name=host_smc --target=aarch64-unknown-none-softfloat \
 		-Cpanic=abort -Copt-level=s -Zbranch-protection=bti,pac-ret --emit=obj \

@@ -86,6 +86,12 @@ def cmd_hyp_report(args):
     print(table(found, args.tsv), end="")
 
 
+def cmd_handler_symbols(args):
+    """The handler's symbol names, as an extended regular expression."""
+    from .hyp_report import HANDLER_SYMBOLS
+    print(HANDLER_SYMBOLS)
+
+
 def cmd_bench_report(args):
     """scripts/bench.sh's measurements as a table, bench.json and RST."""
     from .bench_report import report
@@ -193,6 +199,8 @@ def main(argv=None):
     p.add_argument("--tsv", action="store_true", help="tab-separated rows, no header")
     p.add_argument("kernels", nargs="*", metavar="KERNEL")
     p.set_defaults(func=cmd_hyp_report)
+    p = sub.add_parser("handler-symbols", help=cmd_handler_symbols.__doc__)
+    p.set_defaults(func=cmd_handler_symbols)
     p = sub.add_parser("bench-report", help=cmd_bench_report.__doc__)
     p.add_argument("dir")
     p.set_defaults(func=cmd_bench_report)
