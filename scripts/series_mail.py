@@ -13,18 +13,17 @@ apply-check: does the series apply to the upstream tree that BASE_FILE
 every file the series touches, the git blob id of the copy read at that
 commit, or "unread" when no copy could be read. The copies are kept out
 of the repository, in CACHE_ROOT/<commit>/<path> (kernel sources are not
-committed here). The patches, the series as mailed (git format-patch), are applied in
-order with git apply to a
-scratch directory holding the copies that are there and whose blob id is
-the one BASE_FILE records; a file that was not read is not checked, and
-the result says so. Prints the result, one "apply:" line first, and
-writes it as JSON to JSON_OUT for the cover letter and the base-commit.
+committed here). The patches, the series as mailed (git format-patch),
+are applied in order with git apply to a scratch directory holding the
+copies whose blob id is the one BASE_FILE records; a file that was not
+read is not checked, and the result says so. Prints the result, one
+"apply:" line first, and writes it as JSON to JSON_OUT for the cover
+letter and the base-commit.
 
 applies: exit 0 if that check found that the series applies to every file
 it touches, else 1.
 
-status: that check's result in one word (applies, partial, fails,
-unchecked).
+status: that check's result in one word (applies, partial, fails, unchecked).
 
 base-text: the cover letter's sentences on that check, and on why there is
 a base-commit or none.
@@ -140,14 +139,9 @@ def apply_check(base_file, cache_root, patches):
                     result["failures"].append(f"{name}: git apply exited {run.returncode}")
                 if run.returncode != 0:
                     break
-    if result["failures"]:
-        result["status"] = "fails"
-    elif not result["checked"]:
-        result["status"] = "unchecked"
-    elif len(result["checked"]) == len(series_files):
-        result["status"] = "applies"
-    else:
-        result["status"] = "partial"
+    result["status"] = ("fails" if result["failures"] else "unchecked" if not result["checked"]
+                        else "applies" if len(result["checked"]) == len(series_files)
+                        else "partial")
     return result
 
 
