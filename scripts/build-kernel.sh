@@ -18,6 +18,10 @@
 #   --rust-option y|n  the Rust handler's Kconfig option (default: y when
 #                      the tree has it and HANDLER is rust)
 #   --into NAME        keep the result in build/NAME/ instead
+#   --kvm-only         build rust/ and arch/arm64/kvm/ only, the hyp's own
+#                      link included: what a patch of the series can break
+#                      (scripts/series-bisect.sh); build/NAME/ then holds
+#                      kvm_nvhe.o, .config and the log, not a kernel
 #   --rebuild          build in the object directory even when the cache
 #                      holds this build: for callers that go on working in
 #                      the object directory (scripts/style.sh), which a
@@ -30,16 +34,24 @@ shopt -s inherit_errexit
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--rebuild] KERNEL HANDLER [PROFILE]"
+usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--kvm-only] [--rebuild] KERNEL HANDLER [PROFILE]"
 tree_args=()
 rust_option=
 into=
 mutant=
 use_cache=true
+# What make builds: a kernel, or (--kvm-only) the directories the series
+# touches.
+targets=(Image modules)
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild)
 		use_cache=false
+		shift
+		continue
+		;;
+	--kvm-only)
+		targets=(rust/ arch/arm64/kvm/)
 		shift
 		continue
 		;;
@@ -108,8 +120,8 @@ choose_rust_option() {
 . "$PROJECT_ROOT/scripts/build-progress.sh"
 
 build_kernel() {
-	step "building $name: Image and modules ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
-	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" Image modules || {
+	step "building $name: $(if [ "${targets[0]}" = Image ]; then echo Image and modules; else echo "${targets[*]} only"; fi) ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
+	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" "${targets[@]}" || {
 		tail -n 40 "$out/build.log" >&2
 		die "kernel build failed; full log in $out/build.log"
 	}
@@ -150,9 +162,9 @@ build_kselftest() {
 # What the boots, the audit and the reports read, with how it was built.
 snapshot() {
 	local nvhe=$objdir/arch/arm64/kvm/hyp/nvhe file lto=false
-	cp "$objdir/arch/arm64/boot/Image" "$objdir/vmlinux" "$objdir/System.map" \
-		"$objdir/.config" "$objdir/usr/gen_init_cpio" "$out/"
-	cp "$objdir/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" "$out/"
+	[ "${targets[0]}" != Image ] || cp "$objdir/arch/arm64/boot/Image" "$objdir/vmlinux" \
+		"$objdir/System.map" "$objdir/usr/gen_init_cpio" "$out/"
+	cp "$objdir/.config" "$objdir/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" "$out/"
 	rm -f "$out/kvm_nvhe.symcheck" "$out/hyp-aliases.lds"
 	for file in kvm_nvhe.symcheck hyp-aliases.lds; do
 		[ ! -f "$nvhe/$file" ] || [ "$rust_option" != y ] || cp "$nvhe/$file" "$out/"
@@ -165,18 +177,26 @@ snapshot() {
 		--handler "$HANDLER" --profile "$PROFILE" --rust-option "$rust_option" \
 		--lto "$lto" --mutant "${mutant##*/}" \
 		--rust-toolchain "$KERNEL_RUST_TOOLCHAIN" --seconds $((SECONDS - build_start))
-	step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
+	if [ "${targets[0]}" = Image ]; then
+		step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
+	else
+		step "built $out: ${targets[*]} (kvm_nvhe.o kept)"
+	fi
 }
 
 # Everything a build's result depends on, as one hash: what the tree would
 # hold, the configuration's inputs, the toolchain, the kselftest's sources
 # and this recipe. A build whose hash is in the cache is not built again.
 build_key() {
-	local files
+	local files sources kselftest
 	mapfile -t files < <(fragments)
+	# The kselftest's sources, exactly those it installs (selftests/kvm/
+	# is not among them: scripts/kvm-selftests.sh keys it).
+	sources=$("$PROJECT_ROOT/scripts/selftest-install.sh" --list)
+	mapfile -t kselftest <<<"$sources"
 	{
 		echo "$tree_hash"
-		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option"
+		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option targets=${targets[*]}"
 		rustup run "$KERNEL_RUST_TOOLCHAIN" rustc --version --verbose
 		"clang$LLVM_SUFFIX" --version
 		[ "$KERNEL_CC" = clang ] || kernel_cc_version
@@ -185,8 +205,8 @@ build_key() {
 		cat "${files[@]}" "$0" "$PROJECT_ROOT/scripts/kconfig.sh" \
 			"$PROJECT_ROOT/scripts/selftest-install.sh" \
 			"$PROJECT_ROOT/scripts/glue.sh" "$PROJECT_ROOT/scripts/kbuild.sh"
-		find "$PROJECT_ROOT/rust" "$PROJECT_ROOT/selftests" -type f -print0 |
-			sort -z | xargs -0 cat
+		printf '%s\n' "${kselftest[@]#"$PROJECT_ROOT"/}"
+		cat "${kselftest[@]}"
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -232,7 +252,7 @@ build() {
 	configure
 	build_kernel
 	check_hyp_quiescent
-	build_kselftest
+	[ "${targets[0]}" != Image ] || build_kselftest
 	snapshot
 	to_cache "$key"
 }

@@ -231,8 +231,39 @@ if [ -e "$modules/stale.rs" ] || [ -e "$modules/stale.c" ]; then
 	die "selftest-install.sh left a source the project no longer has"
 fi
 [ -f "$modules/kvm_hcall.c" ] || die "selftest-install.sh did not install rust/kvm_hcall.c"
+# The build key hashes what --list names: every file the install put in
+# place, and not selftests/kvm/, which no kernel build reads (a change to
+# its test list once rebuilt every kernel).
+listed=$("$PROJECT_ROOT/scripts/selftest-install.sh" --list)
+installed=$(find "$modules/.." -type f ! -name '*.mod.c' | wc -l)
+[ "$(wc -l <<<"$listed")" -eq "$installed" ] ||
+	die "selftest-install.sh --list names $(wc -l <<<"$listed") files, the install put $installed in place"
+if grep -q "^$PROJECT_ROOT/selftests/kvm/" <<<"$listed"; then
+	die "selftest-install.sh --list (the build key's kselftest sources) names selftests/kvm/"
+fi
 rm -rf "$work"
-echo "ok: stale .rs and .c removed, NAME.mod.c kept, kvm_hcall.c installed"
+echo "ok: stale .rs and .c removed, NAME.mod.c kept, kvm_hcall.c installed; --list names the $installed files installed, none of selftests/kvm/"
+
+# A fragment's "# CONFIG_X is not set" must hold after olddefconfig: an
+# option another one selects comes back without a word.
+step "kconfig.sh: an option a fragment turns off must stay off"
+work=$(mktemp -d)
+printf 'CONFIG_KVM=y\n# CONFIG_VT is not set\n' >"$work/fragment"
+printf 'CONFIG_RUST_IS_AVAILABLE=y\nCONFIG_KVM=y\n# CONFIG_VT is not set\n' >"$work/off"
+printf 'CONFIG_RUST_IS_AVAILABLE=y\nCONFIG_KVM=y\nCONFIG_VT=y\n' >"$work/on"
+(
+	# shellcheck source=scripts/kconfig.sh
+	. "$PROJECT_ROOT/scripts/kconfig.sh"
+	fragments() { echo "$work/fragment"; }
+	KERNEL=7.3 PROFILE=test tree=$work objdir=$work/obj
+	check_config "$work/off"
+	if (check_config "$work/on") 2>"$work/err"; then
+		die "check_config took CONFIG_VT=y from a fragment that turns it off"
+	fi
+	grep -q 'turned CONFIG_VT back on' "$work/err" || die "check_config: $(cat "$work/err")"
+)
+rm -rf "$work"
+echo "ok: '# CONFIG_VT is not set' holds; CONFIG_VT=y after olddefconfig is refused"
 
 step "python unit tests (scripts/tests)"
 python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"

@@ -31,21 +31,30 @@ fragments() {
 }
 
 # Every CONFIG_ line of every fragment must have survived olddefconfig:
-# Kconfig drops an option whose dependencies fail without a word.
+# Kconfig drops an option whose dependencies fail without a word, and
+# turns one back on that another selects.
 check_config() {
-	local config=$1 fragment line missing=()
+	local config=$1 fragment line missing=() back=()
 	while read -r fragment; do
 		while IFS= read -r line; do
 			case $line in
 			CONFIG_*) grep -qxF "$line" "$config" || missing+=("$line") ;;
+			# An option turned off must stay off: another may select it.
+			"# CONFIG_"*" is not set")
+				line=${line#\# }
+				line=${line%% *}
+				! grep -q "^$line=" "$config" || back+=("$line")
+				;;
 			esac
 		done <"$fragment"
 	done < <(fragments)
-	[ ${#missing[@]} -eq 0 ] && return
+	[ ${#missing[@]} -eq 0 ] && [ ${#back[@]} -eq 0 ] && return
 	if ! grep -qx 'CONFIG_RUST_IS_AVAILABLE=y' "$config"; then
 		kernel_make "$tree" "$objdir.config" rustavailable >&2 || true
 		die "Rust is not available to this kernel (see above); run 'make deps'"
 	fi
+	[ ${#back[@]} -eq 0 ] ||
+		die "Kconfig turned ${back[*]} back on in the $KERNEL $PROFILE config, which a fragment turns off (an option selects it: see which with 'make -C $tree O=$objdir.config menuconfig')"
 	die "Kconfig dropped ${missing[*]} from the $KERNEL $PROFILE config (unmet dependencies: see them with 'make -C $tree O=$objdir.config menuconfig')"
 }
 

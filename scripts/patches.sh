@@ -23,8 +23,8 @@
 # as kvmarm has it. A stable series is proposed to the KVM/arm64
 # maintainers first: it goes to them, not to stable@, with no send
 # command, until hyp/glue/KERNEL/series marks it stable-acked.
-# With --bisect, the kernel is built after every patch, and a stable
-# backport also booted with the kselftest (bisect_builds).
+# With --bisect, what the series touches (rust/, arch/arm64/kvm/) is built
+# after every patch (bisect_builds).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# selftest-install.sh KERNEL_TREE: put the kselftest target into a kernel
-# tree, as tools/testing/selftests/pkvm_smc_imm/: selftests/ as it is, and
+# selftest-install.sh KERNEL_TREE | --list: put the kselftest target into a
+# kernel tree, as tools/testing/selftests/pkvm_smc_imm/: selftests/'s files, and
 # the modules' sources (rust/Kbuild, rust/*.rs, rust/*.c) in its test_modules/, which
 # lib.mk builds through TEST_GEN_MODS_DIR. Then, in the tree,
 #
@@ -15,7 +15,30 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || die "usage: selftest-install.sh KERNEL_TREE"
+usage="usage: selftest-install.sh KERNEL_TREE | --list"
+
+# sources: what the target is made of, as "SOURCE<tab>DESTINATION" lines, the
+# destination relative to the target's directory. --list prints the
+# sources alone: what scripts/build-kernel.sh's build key hashes, and
+# nothing else of selftests/ (selftests/kvm/ is scripts/kvm-selftests.sh's,
+# keyed there).
+sources() {
+	local file
+	for file in Makefile config settings smc_imm.sh; do
+		printf '%s\t%s\n' "$PROJECT_ROOT/selftests/$file" "$file"
+	done
+	printf '%s\t%s\n' "$PROJECT_ROOT/selftests/test_modules/Makefile" test_modules/Makefile
+	printf '%s\t%s\n' "$PROJECT_ROOT/rust/Kbuild" test_modules/Kbuild
+	for file in "$PROJECT_ROOT"/rust/*.rs "$PROJECT_ROOT"/rust/*.c; do
+		printf '%s\ttest_modules/%s\n' "$file" "${file##*/}"
+	done
+}
+
+[ $# -eq 1 ] || die "$usage"
+if [ "$1" = --list ]; then
+	sources | cut -f1
+	exit 0
+fi
 tree=$1
 [ -f "$tree/tools/testing/selftests/lib.mk" ] ||
 	die "$tree is not a kernel tree (no tools/testing/selftests/lib.mk)"
@@ -36,14 +59,9 @@ install_file() {
 	installed+=("$dest")
 }
 
-for file in Makefile config settings smc_imm.sh; do
-	install_file "$PROJECT_ROOT/selftests/$file" "$target/$file"
-done
-install_file "$PROJECT_ROOT/selftests/test_modules/Makefile" "$target/test_modules/Makefile"
-install_file "$PROJECT_ROOT/rust/Kbuild" "$target/test_modules/Kbuild"
-for file in "$PROJECT_ROOT"/rust/*.rs "$PROJECT_ROOT"/rust/*.c; do
-	install_file "$file" "$target/test_modules/${file##*/}"
-done
+while IFS=$'\t' read -r src dest; do
+	install_file "$src" "$target/$dest"
+done < <(sources)
 
 # What an earlier version installed and this one does not: only sources,
 # never what Kbuild built next to them.
