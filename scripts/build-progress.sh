@@ -1,15 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0
 # build-progress.sh: the one status line of a kernel build, for
 # scripts/build-kernel.sh, which sources it and whose objdir, name,
-# KERNEL and PROFILE it reads. It only reports: nothing here changes
+# KERNEL, PROFILE and targets it reads. It only reports: nothing here changes
 # what is built (so it is not part of the build key).
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # build-kernel.sh's variables
 
 # Kbuild prints one line per object it builds: count them against the
 # previous build of this directory (or, on a first build, the estimate in
-# configs/build-lines), and say how far the build is.
+# configs/build-lines), and say how far the build is. A build of some
+# directories only (build-kernel.sh --kvm-only) has no such estimate, and
+# leaves the full build's alone.
+full_build() {
+	[ "${targets[0]}" = Image ]
+}
+
 progress_total() {
+	full_build || return 0
 	if [ -f "$objdir/.pkvm-smc-lines" ]; then
 		cat "$objdir/.pkvm-smc-lines"
 	else
@@ -47,7 +54,7 @@ run_with_progress() {
 	done
 	[ -t 2 ] && printf '\r\033[K' >&2
 	wait "$pid" || status=$?
-	if [ "$status" -eq 0 ]; then
+	if [ "$status" -eq 0 ] && full_build; then
 		grep -cE '^  [A-Z]' "$log" >"$objdir/.pkvm-smc-lines.new" || true
 		# A no-op rebuild says nothing about the next full build.
 		if [ "$(cat "$objdir/.pkvm-smc-lines.new")" -gt 100 ]; then
