@@ -18,10 +18,10 @@
 #   --rust-option y|n  the Rust handler's Kconfig option (default: y when
 #                      the tree has it and HANDLER is rust)
 #   --into NAME        keep the result in build/NAME/ instead
-#   --kvm-only         build rust/ and arch/arm64/kvm/ only, the hyp's own
-#                      link included: what a patch of the series can break
+#   --vmlinux-only     build and link vmlinux only, no Image, modules or
+#                      kselftest: whether a patch of the series builds
 #                      (scripts/series-bisect.sh); build/NAME/ then holds
-#                      kvm_nvhe.o, .config and the log, not a kernel
+#                      vmlinux, kvm_nvhe.o, .config and the log
 #   --rebuild          build in the object directory even when the cache
 #                      holds this build: for callers that go on working in
 #                      the object directory (scripts/style.sh), which a
@@ -34,14 +34,13 @@ shopt -s inherit_errexit
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--kvm-only] [--rebuild] KERNEL HANDLER [PROFILE]"
+usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--vmlinux-only] [--rebuild] KERNEL HANDLER [PROFILE]"
 tree_args=()
 rust_option=
 into=
 mutant=
 use_cache=true
-# What make builds: a kernel, or (--kvm-only) the directories the series
-# touches.
+# What make builds: a kernel, or (--vmlinux-only) just its link.
 targets=(Image modules)
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -50,8 +49,8 @@ while [ $# -gt 0 ]; do
 		shift
 		continue
 		;;
-	--kvm-only)
-		targets=(rust/ arch/arm64/kvm/)
+	--vmlinux-only)
+		targets=(vmlinux)
 		shift
 		continue
 		;;
@@ -120,7 +119,7 @@ choose_rust_option() {
 . "$PROJECT_ROOT/scripts/build-progress.sh"
 
 build_kernel() {
-	step "building $name: $(if [ "${targets[0]}" = Image ]; then echo Image and modules; else echo "${targets[*]} only"; fi) ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
+	step "building $name: $(if [ "${targets[0]}" = Image ]; then echo Image and modules; else echo vmlinux only; fi) ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
 	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" "${targets[@]}" || {
 		tail -n 40 "$out/build.log" >&2
 		die "kernel build failed; full log in $out/build.log"
@@ -162,9 +161,10 @@ build_kselftest() {
 # What the boots, the audit and the reports read, with how it was built.
 snapshot() {
 	local nvhe=$objdir/arch/arm64/kvm/hyp/nvhe file lto=false
-	[ "${targets[0]}" != Image ] || cp "$objdir/arch/arm64/boot/Image" "$objdir/vmlinux" \
-		"$objdir/System.map" "$objdir/usr/gen_init_cpio" "$out/"
-	cp "$objdir/.config" "$objdir/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" "$out/"
+	[ "${targets[0]}" != Image ] ||
+		cp "$objdir/arch/arm64/boot/Image" "$objdir/usr/gen_init_cpio" "$out/"
+	cp "$objdir/vmlinux" "$objdir/System.map" "$objdir/.config" \
+		"$objdir/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" "$out/"
 	rm -f "$out/kvm_nvhe.symcheck" "$out/hyp-aliases.lds"
 	for file in kvm_nvhe.symcheck hyp-aliases.lds; do
 		[ ! -f "$nvhe/$file" ] || [ "$rust_option" != y ] || cp "$nvhe/$file" "$out/"
@@ -180,7 +180,7 @@ snapshot() {
 	if [ "${targets[0]}" = Image ]; then
 		step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
 	else
-		step "built $out: ${targets[*]} (kvm_nvhe.o kept)"
+		step "built $out: vmlinux, kvm_nvhe.o (no Image, modules or kselftest)"
 	fi
 }
 
@@ -188,12 +188,15 @@ snapshot() {
 # hold, the configuration's inputs, the toolchain, the kselftest's sources
 # and this recipe. A build whose hash is in the cache is not built again.
 build_key() {
-	local files sources kselftest
+	local files sources kselftest=()
 	mapfile -t files < <(fragments)
 	# The kselftest's sources, exactly those it installs (selftests/kvm/
-	# is not among them: scripts/kvm-selftests.sh keys it).
-	sources=$("$PROJECT_ROOT/scripts/selftest-install.sh" --list)
-	mapfile -t kselftest <<<"$sources"
+	# is not among them: scripts/kvm-selftests.sh keys it), where the
+	# build makes the kselftest.
+	if [ "${targets[0]}" = Image ]; then
+		sources=$("$PROJECT_ROOT/scripts/selftest-install.sh" --list)
+		mapfile -t kselftest <<<"$sources"
+	fi
 	{
 		echo "$tree_hash"
 		echo "$KERNEL $HANDLER $PROFILE rust_option=$rust_option targets=${targets[*]}"
@@ -205,8 +208,10 @@ build_key() {
 		cat "${files[@]}" "$0" "$PROJECT_ROOT/scripts/kconfig.sh" \
 			"$PROJECT_ROOT/scripts/selftest-install.sh" \
 			"$PROJECT_ROOT/scripts/glue.sh" "$PROJECT_ROOT/scripts/kbuild.sh"
-		printf '%s\n' "${kselftest[@]#"$PROJECT_ROOT"/}"
-		cat "${kselftest[@]}"
+		[ ${#kselftest[@]} -eq 0 ] || {
+			printf '%s\n' "${kselftest[@]#"$PROJECT_ROOT"/}"
+			cat "${kselftest[@]}"
+		}
 	} | sha256sum | cut -d' ' -f1
 }
 

@@ -8,9 +8,9 @@
 
 # Kbuild prints one line per object it builds: count them against the
 # previous build of this directory (or, on a first build, the estimate in
-# configs/build-lines), and say how far the build is. A build of some
-# directories only (build-kernel.sh --kvm-only) has no such estimate, and
-# leaves the full build's alone.
+# configs/build-lines), and say how far the build is. A build of vmlinux
+# alone (build-kernel.sh --vmlinux-only) has no such estimate, and leaves
+# the full build's alone.
 full_build() {
 	[ "${targets[0]}" = Image ]
 }

@@ -23,8 +23,7 @@
 # as kvmarm has it. A stable series is proposed to the KVM/arm64
 # maintainers first: it goes to them, not to stable@, with no send
 # command, until hyp/glue/KERNEL/series marks it stable-acked.
-# With --bisect, what the series touches (rust/, arch/arm64/kvm/) is built
-# after every patch (bisect_builds).
+# With --bisect, vmlinux is built after every patch (bisect_builds).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -16,6 +16,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage="usage: selftest-install.sh KERNEL_TREE | --list"
+# The globs' order is the build key's: the same in every locale.
+export LC_ALL=C
 
 # sources: what the target is made of, as "SOURCE<tab>DESTINATION" lines, the
 # destination relative to the target's directory. --list prints the

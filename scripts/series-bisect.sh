@@ -6,15 +6,15 @@
 # shellcheck disable=SC2154,SC2034
 
 # Every patch must build on its own, with the Rust handler's option off,
-# and on as well once a patch has added it. A step builds what a patch of
-# the series can break, rust/ and arch/arm64/kvm/ with the hyp's own link
-# (build-kernel.sh --kvm-only), incrementally in the shared tree, into
+# and on as well once a patch has added it: vmlinux compiled and linked
+# (build-kernel.sh --vmlinux-only; the hyp's partial links leave symbols
+# for vmlinux's to resolve), incrementally in the shared tree, into
 # build/bisect-KERNEL/, in the object directory of the first profile the
-# matrix builds KERNEL in (bisect_profile). What the whole series makes is
-# built, linked and booted by the matrix's rows: the rust rows, and on 6.12
-# the backport rows, which are the stable series alone. A stable step is
-# not booted on its own: the stable rules ask that each patch build, and
-# its boot under LTO cost more than two minutes of a cold make check.
+# matrix builds KERNEL in (bisect_profile). A step is not booted: the whole
+# series is booted by the matrix's rows (the rust rows, and on 6.12 the
+# backport rows, which are the stable series alone), the stable rules ask
+# that each patch build, and a 6.12 step's boot cost about a minute of a
+# cold make check.
 bisect_builds() {
 	local i patch applied=() option_exists=false option
 	bisect_results=()
@@ -38,8 +38,8 @@ bisect_build() {
 	shift
 	last=${*: -1}
 	step "bisect build after $last: $(message_subject "$last") (CONFIG_NVHE_RUST_HOST_SMC=$option)"
-	"$PROJECT_ROOT/scripts/build-kernel.sh" --kvm-only --patches "$*" --rust-option "$option" \
+	"$PROJECT_ROOT/scripts/build-kernel.sh" --vmlinux-only --patches "$*" --rust-option "$option" \
 		--into "bisect-$KERNEL" "$KERNEL" rust "$bisect_profile" >&2 ||
-		die "the series does not build after $last with CONFIG_NVHE_RUST_HOST_SMC=$option; log in build/bisect-$KERNEL/; rerun that step with: scripts/build-kernel.sh --kvm-only --patches \"$*\" --rust-option $option --into bisect-$KERNEL $KERNEL rust $bisect_profile"
-	bisect_results+=("built   rust/ arch/arm64/kvm/  CONFIG_NVHE_RUST_HOST_SMC=$option  after $last")
+		die "the series does not build after $last with CONFIG_NVHE_RUST_HOST_SMC=$option; log in build/bisect-$KERNEL/; rerun that step with: scripts/build-kernel.sh --vmlinux-only --patches \"$*\" --rust-option $option --into bisect-$KERNEL $KERNEL rust $bisect_profile"
+	bisect_results+=("built   vmlinux  CONFIG_NVHE_RUST_HOST_SMC=$option  after $last")
 }

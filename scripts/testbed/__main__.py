@@ -117,19 +117,6 @@ def cmd_killers(args):
         print(verdict.killers(json.load(f)))
 
 
-def cmd_summary(args):
-    """A boot's verdict and what went wrong, on one line (the series'
-    bisection): `VERDICT what; failed` or `VERDICT -`."""
-    try:
-        with open(args.record) as f:
-            record = json.load(f)
-    except FileNotFoundError:
-        print(f"ERROR no verdict: {args.record} is missing (boot.sh stopped before QEMU)")
-        return
-    print(record["verdict"], "; ".join(record["errors"] + record["ktap_errors"]
-                                       + record["failed"]) or "-")
-
-
 def cmd_mutants_record(args):
     """build/mutants.json from scripts/mutants.sh's verdicts: NAME HOST
     KSELFTEST, for each mutant."""
@@ -224,9 +211,6 @@ def main(argv=None):
     p.add_argument("--kernel", required=True)
     p.add_argument("verdicts", nargs="*", metavar="NAME HOST KSELFTEST")
     p.set_defaults(func=cmd_mutants_record)
-    p = sub.add_parser("summary", help="a boot's verdict on one line")
-    p.add_argument("record")
-    p.set_defaults(func=cmd_summary)
     p = sub.add_parser("parse", help="a console log's KTAP, parsed, as JSON")
     p.add_argument("kernel")
     p.add_argument("log")
