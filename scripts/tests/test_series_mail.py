@@ -59,14 +59,19 @@ class ApplyCheck(unittest.TestCase):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
 
-    def test_applies_everywhere_names_the_commit(self):
-        self.cached("dir/a.c", "intro\n" + ORIGINAL)
-        self.cached("dir/b.c", "old\nsame\n")
-        base = self.base([f"file dir/a.c {blob('intro' + chr(10) + ORIGINAL)}",
-                          f"file dir/b.c {blob('old' + chr(10) + 'same' + chr(10))}"])
+    def check_both_read(self, a_text):
+        """The apply check where kvmarm's dir/a.c is a_text and dir/b.c is
+        as the patch expects, both read: its result and report."""
+        b_text = "old\nsame\n"
+        self.cached("dir/a.c", a_text)
+        self.cached("dir/b.c", b_text)
+        base = self.base([f"file dir/a.c {blob(a_text)}", f"file dir/b.c {blob(b_text)}"])
         result = series_mail.apply_check(base, self.cache, [self.patch])
+        return result, series_mail.report_lines(result)
+
+    def test_applies_everywhere_names_the_commit(self):
+        result, lines = self.check_both_read("intro\n" + ORIGINAL)
         self.assertEqual(result["status"], "applies")
-        lines = series_mail.report_lines(result)
         self.assertTrue(lines[0].startswith(f"apply: the series applies to kvmarm {COMMIT} "
                                             "(2 files as read"), lines)
         self.assertIn("offset 1 line", " ".join(lines))
@@ -84,14 +89,8 @@ class ApplyCheck(unittest.TestCase):
         self.assertIn("no base-commit", series_mail.base_text(result))
 
     def test_failing_hunk_is_named(self):
-        changed = ORIGINAL.replace("line 10\n", "line ten\n")
-        self.cached("dir/a.c", changed)
-        self.cached("dir/b.c", "old\nsame\n")
-        base = self.base([f"file dir/a.c {blob(changed)}",
-                          f"file dir/b.c {blob('old' + chr(10) + 'same' + chr(10))}"])
-        result = series_mail.apply_check(base, self.cache, [self.patch])
+        result, lines = self.check_both_read(ORIGINAL.replace("line 10\n", "line ten\n"))
         self.assertEqual(result["status"], "fails")
-        lines = series_mail.report_lines(result)
         self.assertIn("does NOT apply", lines[0])
         self.assertTrue(any("01.patch: error: patch failed: dir/a.c:9" in l for l in lines), lines)
         self.assertIn("no base-commit", series_mail.base_text(result))
