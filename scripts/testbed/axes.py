@@ -9,6 +9,10 @@ from .paths import ROOT
 # from bookworm (scripts/kernel-source.sh).
 KERNEL_PACKAGES = {"6.12": "linux-source-6.12", "7.3": "linux-source-7.3"}
 KERNELS = tuple(KERNEL_PACKAGES)
+# Whether Debian's own arm64 kernel of that version is built with Rust
+# (CONFIG_RUST=y): 7.3 is, 6.12 is not (RUSTC_VERSION=0), so no Rust module
+# loads into it and no Debian user runs a Rust hyp on it.
+DEBIAN_HAS_RUST = {"6.12": False, "7.3": True}
 # minimal and hardened: the testbed's configurations of Debian's source,
 # built with clang; gcc: the minimal one built with GCC, as Debian builds
 # its kernels (scripts/kbuild.sh: profile_cc); debian: Debian's own kernel
