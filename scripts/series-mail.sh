@@ -83,7 +83,7 @@ base_text() {
 	if [ -n "$apply_json" ]; then
 		text+=" $(python3 "$series_mail" base-text "$apply_json")"
 	else
-		text+=" It was not checked against an upstream tree, and has no base-commit: Debian's tree is no upstream commit. Before it is sent to be applied, it must be rebased onto the current linux-$KERNEL.y and checked there."
+		text+=" It was not checked against an upstream tree, and has no base-commit; Debian's tree is no upstream commit. Before it is sent to be applied, it must be rebased onto the current linux-$KERNEL.y and checked there."
 	fi
 	if [ "$i" -gt 0 ]; then
 		text+=" It applies on top of the series before it."

@@ -212,7 +212,7 @@ def base_text(result):
                 f"could be read there, and the series' changes to "
                 f"{'it' if len(result['checked']) == 1 else 'them'} apply{where}; "
                 f"{listing(unchecked)} could not, and were not checked. So there is "
-                "no base-commit: the series has not been shown to apply to any "
+                "no base-commit; the series has not been shown to apply to any "
                 "upstream commit as a whole.")
     if status == "fails":
         failures = "; ".join(f.split(": ", 1)[1] for f in result["failures"])
@@ -221,7 +221,7 @@ def base_text(result):
                 "if the approach is acceptable.")
     return (f"It could not be checked against kvmarm at commit {commit}: none of "
             f"the files it touches could be read there ({listing(unchecked)}). So "
-            "there is no base-commit: Debian's tree is no upstream commit.")
+            "there is no base-commit; Debian's tree is no upstream commit.")
 
 
 def check_out(out_dir, kind, base_commit=None):
@@ -245,7 +245,10 @@ def check_out(out_dir, kind, base_commit=None):
                     and kind != "stable-acked":
                 problems.append(f"{mail.name}: {name}: {STABLE_LIST}, but the KVM/arm64 "
                                 "maintainers have not agreed to the backport")
-        for found in re.findall(r"^base-commit: *(\S*)", text, re.M):
+        # The trailer, alone on its line: the cover letter's prose may wrap
+        # so that a line starts with the words (it did, on a machine
+        # without kvmarm's files, and failed a cold make check).
+        for found in re.findall(r"^base-commit: *(\S*) *$", text, re.M):
             if base_commit is None:
                 problems.append(f"{mail.name}: base-commit: {found}, but the series "
                                 "has no upstream base")

@@ -102,6 +102,7 @@ class ApplyCheck(unittest.TestCase):
         text = "\n".join(series_mail.report_lines(result))
         self.assertIn(f"git show {COMMIT}:PATH", text)
         self.assertIn("dir/a.c", text)
+        self.assertNotIn("base-commit:", series_mail.base_text(result))
 
     def test_copy_that_is_not_the_recorded_blob_is_not_trusted(self):
         self.cached("dir/a.c", ORIGINAL + "edited\n")
@@ -244,6 +245,14 @@ class CheckOut(unittest.TestCase):
                             series_mail.check_out(self.out, "rfc", "deadbeef")))
         self.write({"0000-cover-letter.patch": mail("c", "m@k.org", base=COMMIT)})
         self.assertEqual(series_mail.check_out(self.out, "rfc", COMMIT), [])
+
+    def test_prose_about_the_base_is_no_base_commit(self):
+        # The cover letter of a machine without kvmarm's files wrapped its
+        # sentence so that a line began "base-commit: Debian's tree".
+        body = "So there is no\nbase-commit: Debian's tree is no upstream commit.\n"
+        self.write({"0000-cover-letter.patch": mail("c", "m@k.org", body=body),
+                    "SEND-EMAIL": "git send-email --to=m@k.org x\n"})
+        self.assertEqual(series_mail.check_out(self.out, "rfc"), [])
 
     def test_base_commit_missing_when_expected(self):
         self.write({"0000-cover-letter.patch": mail("c", "m@k.org"),
