@@ -42,6 +42,11 @@ mutant=
 use_cache=true
 # What make builds: a kernel, or (--vmlinux-only) just its link.
 targets=(Image modules)
+# A kernel, with its modules and kselftest, rather than vmlinux alone
+# (scripts/build-progress.sh asks too).
+full_build() {
+	[ "${targets[0]}" = Image ]
+}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild)
@@ -119,7 +124,7 @@ choose_rust_option() {
 . "$PROJECT_ROOT/scripts/build-progress.sh"
 
 build_kernel() {
-	step "building $name: $(if [ "${targets[0]}" = Image ]; then echo Image and modules; else echo vmlinux only; fi) ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
+	step "building $name: $(if full_build; then echo Image and modules; else echo vmlinux only; fi) ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
 	run_with_progress "$out/build.log" kernel_make "$tree" "$objdir" "${targets[@]}" || {
 		tail -n 40 "$out/build.log" >&2
 		die "kernel build failed; full log in $out/build.log"
@@ -161,7 +166,7 @@ build_kselftest() {
 # What the boots, the audit and the reports read, with how it was built.
 snapshot() {
 	local nvhe=$objdir/arch/arm64/kvm/hyp/nvhe file lto=false
-	[ "${targets[0]}" != Image ] ||
+	! full_build ||
 		cp "$objdir/arch/arm64/boot/Image" "$objdir/usr/gen_init_cpio" "$out/"
 	cp "$objdir/vmlinux" "$objdir/System.map" "$objdir/.config" \
 		"$objdir/arch/arm64/kvm/hyp/nvhe/kvm_nvhe.o" "$out/"
@@ -177,7 +182,7 @@ snapshot() {
 		--handler "$HANDLER" --profile "$PROFILE" --rust-option "$rust_option" \
 		--lto "$lto" --mutant "${mutant##*/}" \
 		--rust-toolchain "$KERNEL_RUST_TOOLCHAIN" --seconds $((SECONDS - build_start))
-	if [ "${targets[0]}" = Image ]; then
+	if full_build; then
 		step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
 	else
 		step "built $out: vmlinux, kvm_nvhe.o (no Image, modules or kselftest)"
@@ -193,7 +198,7 @@ build_key() {
 	# The kselftest's sources, exactly those it installs (selftests/kvm/
 	# is not among them: scripts/kvm-selftests.sh keys it), where the
 	# build makes the kselftest.
-	if [ "${targets[0]}" = Image ]; then
+	if full_build; then
 		sources=$("$PROJECT_ROOT/scripts/selftest-install.sh" --list)
 		mapfile -t kselftest <<<"$sources"
 	fi
@@ -257,7 +262,7 @@ build() {
 	configure
 	build_kernel
 	check_hyp_quiescent
-	[ "${targets[0]}" != Image ] || build_kselftest
+	! full_build || build_kselftest
 	snapshot
 	to_cache "$key"
 }

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # build-progress.sh: the one status line of a kernel build, for
 # scripts/build-kernel.sh, which sources it and whose objdir, name,
-# KERNEL, PROFILE and targets it reads. It only reports: nothing here changes
-# what is built (so it is not part of the build key).
+# KERNEL and PROFILE it reads and whose full_build it asks. It only
+# reports: nothing here changes what is built (so it is not part of the
+# build key).
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # build-kernel.sh's variables
 
@@ -10,10 +11,7 @@
 # previous build of this directory (or, on a first build, the estimate in
 # configs/build-lines), and say how far the build is. A build of vmlinux
 # alone (build-kernel.sh --vmlinux-only) has no such estimate, and leaves
-# the full build's alone.
-full_build() {
-	[ "${targets[0]}" = Image ]
-}
+# the full build's alone (build-kernel.sh's full_build).
 
 progress_total() {
 	full_build || return 0
