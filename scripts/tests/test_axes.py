@@ -34,7 +34,7 @@ class Invalid(unittest.TestCase):
         self.assertEqual(set(axes.MODES), set(qemu_configs.MODES))
         self.assertEqual(qemu_configs.machine("max", "bench"),
                          (1, "1G", 300, "-icount", "shift=0"))
-        self.assertEqual(qemu_configs.machine("max", "hvhe"), (4, "1G", 300))
+        self.assertEqual(qemu_configs.machine("max", "hvhe"), (2, "1G", 300))
 
 
 if __name__ == "__main__":
