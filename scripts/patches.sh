@@ -23,17 +23,23 @@
 # as kvmarm has it. A stable series is proposed to the KVM/arm64
 # maintainers first: it goes to them, not to stable@, with no send
 # command, until hyp/glue/KERNEL/series marks it stable-acked.
-# With --bisect, vmlinux is built after every patch (bisect_builds).
+# With --bisect, vmlinux is built after every patch (bisect_builds); with
+# --bisect-only, that is all it does (make check builds the steps where the
+# object directory is nearest to them, and its series step then finds them
+# in the build cache).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=scripts/glue.sh
 . "$(dirname "$0")/glue.sh"
 
-usage="usage: patches.sh KERNEL [--bisect]"
+usage="usage: patches.sh KERNEL [--bisect|--bisect-only]"
 KERNEL=${1:?$usage}
 BISECT=${2:-}
-[ -z "$BISECT" ] || [ "$BISECT" = --bisect ] || die "$usage"
+case $BISECT in
+'' | --bisect | --bisect-only) ;;
+*) die "$usage" ;;
+esac
 check_axes --kernel "$KERNEL"
 need_tool git
 need_tool patch
@@ -159,7 +165,9 @@ make_baseline() {
 	cp -a "$pristine" "$scratch"
 	git -C "$scratch" init -q
 	# -f: Debian's tarball ships a .gitignore that ignores everything.
-	git -C "$scratch" add -A -f
+	# Uncompressed: the scratch tree is a cache, and zlib was most of the
+	# time (measured on 6.12's tree: 44 s, 25 s without).
+	git -C "$scratch" -c core.looseCompression=0 add -A -f
 	git -C "$scratch" -c user.name=pkvm-smc-imm -c user.email=pkvm-smc-imm@invalid \
 		commit -q -m "Debian linux-source-$KERNEL $(cat "$pristine/.debian-version")"
 	git -C "$scratch" tag -f baseline >/dev/null
@@ -233,6 +241,12 @@ series_out() {
 . "$PROJECT_ROOT/scripts/series-bisect.sh"
 
 main() {
+	if [ "$BISECT" = --bisect-only ]; then
+		read_series
+		check_series_is_rust_variant
+		bisect_builds
+		return
+	fi
 	# One run at a time writes the scratch trees; a git lock file found
 	# there now was left by a run that was killed.
 	hold_lock "series-$KERNEL"

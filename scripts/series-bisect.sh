@@ -16,20 +16,27 @@
 # that each patch build, and a 6.12 step's boot cost about a minute of a
 # cold make check.
 bisect_builds() {
-	local i patch applied=() option_exists=false option
+	local i patch applied option_exists option
 	bisect_results=()
 	bisect_profile=$(work_profile "$KERNEL")
-	for i in "${!series_kinds[@]}"; do
-		for patch in ${series_patches[i]}; do
-			applied+=("$patch")
-			grep -q '^+config NVHE_RUST_HOST_SMC$' "$glue/$KERNEL/$patch" && option_exists=true
-			for option in n y; do
+	# Every step with the option off, then every step with it on: the
+	# option flips the configuration once, not at every patch (each flip
+	# reconfigures and rebuilds what reads the option). The order of the
+	# builds does not change what each proves.
+	for option in n y; do
+		applied=()
+		option_exists=false
+		for i in "${!series_kinds[@]}"; do
+			for patch in ${series_patches[i]}; do
+				applied+=("$patch")
+				grep -q '^+config NVHE_RUST_HOST_SMC$' "$glue/$KERNEL/$patch" && option_exists=true
 				[ "$option" = n ] || $option_exists || continue
 				bisect_build "$option" "${applied[@]}"
 			done
 		done
 	done
-	printf '%s\n' "${bisect_results[@]}" >"$out/BISECT"
+	mkdir -p "$out"
+	printf '%s\n' "${bisect_results[@]}" | sort -s -k5,5 >"$out/BISECT"
 	echo "bisect: ${#bisect_results[@]} steps, all OK (build/patches/$KERNEL/BISECT)"
 }
 

@@ -141,11 +141,22 @@ def kernel_phase(run, kernel, rows, args):
     the shared tree switches as little as it can, and the C handler's rows
     come before the Rust ones compared with them."""
     mine = [r for r in rows if r["kernel"] == kernel]
+    bisected = args.only_matrix
     for profile in PROFILES:
         for handler in HANDLER_ORDER:
             variant = [r for r in mine if r["profile"] == profile and r["handler"] == handler]
             if not variant:
                 continue
+            # The series' bisection builds in the object directory of the
+            # kernel's first profile, here at the C handler's build: the
+            # stable steps are a patch or two from it, and the Rust ones
+            # build from there before the rust variant does. The series
+            # step at the end takes every step from the build cache.
+            if handler == "rust" and not bisected:
+                bisected = True
+                run_step(run, f"bisect {kernel} (vmlinux after every patch of the series)",
+                         [str(SCRIPTS / "patches.sh"), kernel, "--bisect-only"],
+                         f"bisect-{kernel}")
             name = variant_name(kernel, handler, profile)
             built, skipped = build_variant(run, kernel, handler, profile)
             run.build(name, build_record(name) if built else None)
