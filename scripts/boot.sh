@@ -18,7 +18,9 @@
 # The module runs with destructive=1, which only QEMU can afford, unless
 # --default-params: then as a user's modprobe would load it. MODE=bench
 # loads the benchmark module --bench-reps times (default 10) instead and
-# prints one `bench:` line per load (scripts/bench.sh).
+# prints one `bench:` line per load (scripts/bench.sh). --load-timeout N
+# gives the selftest script's watch of the module's load N seconds instead
+# of its 60 (SMC_IMM_LOAD_TIMEOUT), for a run that expects hangs.
 #
 # QEMU logs every exception into scripts/qemu_int_scan.py, which checks
 # by name that no host SMC with a non-zero immediate was forwarded to EL3
@@ -34,10 +36,11 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: boot.sh [--build NAME] [--default-params] [--bench-reps N] KERNEL HANDLER PROFILE CPU MODE"
+usage="usage: boot.sh [--build NAME] [--default-params] [--bench-reps N] [--load-timeout N] KERNEL HANDLER PROFILE CPU MODE"
 name=
 module_params=smc_imm_test.destructive=1
 bench_reps=10
+load_timeout=
 while [ $# -gt 5 ]; do
 	case $1 in
 	--build)
@@ -47,6 +50,11 @@ while [ $# -gt 5 ]; do
 	--bench-reps)
 		bench_reps=${2:?$usage}
 		[[ $bench_reps =~ ^[1-9][0-9]*$ ]] || die "--bench-reps must be a positive number, not '$bench_reps'"
+		shift
+		;;
+	--load-timeout)
+		load_timeout=${2:?$usage}
+		[[ $load_timeout =~ ^[1-9][0-9]*$ ]] || die "--load-timeout must be a positive number, not '$load_timeout'"
 		shift
 		;;
 	--default-params) module_params= ;;
@@ -100,7 +108,7 @@ guest_cmdline() {
 		;;
 	esac
 	# The selftest passes smc_imm_test.* on to the module, as modprobe does.
-	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests $module_params"
+	echo "pkvm_smc_run=$run pkvm_smc_tests=$tests${load_timeout:+ pkvm_smc_load_timeout=$load_timeout} $module_params"
 }
 
 # gen_init_cpio makes /dev/console without root. The kselftest install is

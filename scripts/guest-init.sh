@@ -6,7 +6,9 @@
 # then power off.
 #
 #   pkvm_smc_run=kselftest pkvm_smc_tests=COLLECTION:TEST,...
-#       the installed kselftests (/kselftest), through run_kselftest.sh
+#       the installed kselftests (/kselftest), through run_kselftest.sh;
+#       pkvm_smc_load_timeout=N is the selftest script's
+#       SMC_IMM_LOAD_TIMEOUT
 #   pkvm_smc_run=insmod
 #       smc_imm_test.ko with a plain insmod, as a user loading it by hand
 #   pkvm_smc_run=kvm-selftests
@@ -81,6 +83,8 @@ kvm-selftests)
 	;;
 *)
 	tests=$(cmdline_value pkvm_smc_tests | sed 's/,/ -t /g')
+	load_timeout=$(cmdline_value pkvm_smc_load_timeout)
+	[ -z "$load_timeout" ] || export SMC_IMM_LOAD_TIMEOUT="$load_timeout"
 	echo "pkvm-smc-imm: selftest begin"
 	# shellcheck disable=SC2086 # one -t per test
 	/kselftest/run_kselftest.sh -t $tests

@@ -34,9 +34,12 @@ results=$BUILD_ROOT/mutants.json
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # A mutant that takes a CPU or the machine down must not cost the default
-# five minutes; a boot and the kselftest take seconds, and the selftest
-# script gives up on a load after 60.
+# five minutes; a boot and the kselftest take seconds. A load that does
+# not return (mutant 03) is given up after LOAD_TIMEOUT seconds instead of
+# the selftest script's 60: a load that returns takes about one, also
+# while the next mutant builds beside it.
 export BOOT_TIMEOUT=${BOOT_TIMEOUT:-150}
+LOAD_TIMEOUT=20
 
 mutant_files() {
 	sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
@@ -64,11 +67,12 @@ host_verdict() {
 	fi
 }
 
-# guest_verdict PATCH [kvm]: the boot's verdict and the failed cases. A
-# mutant of the hyp is booted with the kselftest (hVHE); one of host KVM
-# (kvm-mutants/) with the KVM selftests (MODE=kvm), where smc_imm_guest
-# must name it.
-guest_verdict() {
+# build_mutant PATCH [kvm]: the kernel with the mutant, into
+# build/NAME/; sets built_name to NAME and built_mode to the mode its boot
+# runs in. A mutant of the
+# hyp is booted with the kselftest (hVHE); one of host KVM (kvm-mutants/)
+# with the KVM selftests (MODE=kvm), where smc_imm_guest must name it.
+build_mutant() {
 	local patch=$1 kind=${2:-hyp} name option=--mutant mode=hvhe
 	name=mutant-${patch##*/}
 	name=${name%.patch}
@@ -80,49 +84,85 @@ guest_verdict() {
 	if ! "$PROJECT_ROOT/scripts/build-kernel.sh" "$option" "$patch" --into "$name" \
 		"$KERNEL" rust "$PROFILE" >"$work/build.log" 2>&1; then
 		tail -n 20 "$work/build.log" >&2
+		finish_checks
 		die "the kernel with mutant ${patch##*/} did not build: a mutant must compile"
 	fi
-	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params "$KERNEL" rust "$PROFILE" max "$mode" \
-		>"$work/boot.log" 2>&1 || true
-	# boot.sh's verdict record says what failed, by name.
+	built_name=$name built_mode=$mode
+}
+
+# guest_verdict NAME MODE: the boot's verdict and the failed cases, by
+# name, from boot.sh's verdict record.
+guest_verdict() {
+	local name=$1 mode=$2
+	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params --load-timeout "$LOAD_TIMEOUT" \
+		"$KERNEL" rust "$PROFILE" max "$mode" \
+		>"$work/boot-$name.log" 2>&1 || true
 	testbed killers "$BUILD_ROOT/$name/max-$mode.verdict.json"
 }
 
+# A mutant's host tests and boot run while the next mutant builds: the
+# build (a few hyp objects, vmlinux's link) and the boot each keep about
+# one core busy. One mutant's checks at a time; the shared tree is only
+# the builds'.
+checks_pid=
+checks_name=
+killed=0
+survived=0
+entries=()
+# start_checks LABEL PATCH NAME MODE [HOST]: LABEL's host tests (HOST
+# when given, not host-testable) and boot, in the background.
+start_checks() {
+	local label=$1 patch=$2 name=$3 mode=$4 host=${5:-}
+	checks_name=$label
+	(
+		if [ -n "$host" ]; then echo "$host"; else host_verdict "$patch"; fi >"$work/$label.host"
+		guest_verdict "$name" "$mode" >"$work/$label.guest"
+	) &
+	checks_pid=$!
+}
+
+# finish_checks: waits for the checks running, says and counts their
+# verdicts.
+finish_checks() {
+	local host guest
+	[ -n "$checks_pid" ] || return 0
+	wait "$checks_pid" || die "the checks of mutant $checks_name failed to run"
+	checks_pid=
+	host=$(cat "$work/$checks_name.host")
+	guest=$(cat "$work/$checks_name.guest")
+	echo "mutant $checks_name: host tests: $host"
+	echo "mutant $checks_name: kselftest: $guest"
+	if [[ $host == survived* || $guest == survived* ]]; then
+		survived=$((survived + 1))
+	else
+		killed=$((killed + 1))
+	fi
+	entries+=("$checks_name" "$host" "$guest")
+}
+
 main() {
-	local patch name host guest kernels killed=0 survived=0 entries=()
+	local patch label kernels built_name built_mode
 	for patch in "$PROJECT_ROOT"/hyp/mutants/*.patch; do
-		name=$(basename "$patch" .patch)
-		step "mutant $name"
-		host=$(host_verdict "$patch")
-		guest=$(guest_verdict "$patch")
-		echo "mutant $name: host tests: $host"
-		echo "mutant $name: kselftest: $guest"
-		if [[ $host == survived* || $guest == survived* ]]; then
-			survived=$((survived + 1))
-		else
-			killed=$((killed + 1))
-		fi
-		entries+=("$name" "$host" "$guest")
+		label=$(basename "$patch" .patch)
+		step "mutant $label"
+		build_mutant "$patch"
+		finish_checks
+		start_checks "$label" "$patch" "$built_name" "$built_mode"
 	done
 	for patch in "$PROJECT_ROOT"/kvm-mutants/*.patch; do
-		name=kvm-$(basename "$patch" .patch)
+		label=kvm-$(basename "$patch" .patch)
 		kernels=$(sed -n 's/^Kernels: *//p' "$patch")
 		if [ -n "$kernels" ] && [[ " $kernels " != *" $KERNEL "* ]]; then
-			step "mutant $name: not for $KERNEL (Kernels: $kernels)"
+			step "mutant $label: not for $KERNEL (Kernels: $kernels)"
 			continue
 		fi
-		step "mutant $name"
-		host="n/a (host KVM, not host-testable)"
-		guest=$(guest_verdict "$patch" kvm)
-		echo "mutant $name: host tests: $host"
-		echo "mutant $name: kselftest: $guest"
-		if [[ $guest == survived* ]]; then
-			survived=$((survived + 1))
-		else
-			killed=$((killed + 1))
-		fi
-		entries+=("$name" "$host" "$guest")
+		step "mutant $label"
+		build_mutant "$patch" kvm
+		finish_checks
+		start_checks "$label" "$patch" "$built_name" "$built_mode" \
+			"n/a (host KVM, not host-testable)"
 	done
+	finish_checks
 	testbed mutants-record --out "$results" --kernel "$KERNEL" "${entries[@]}"
 	echo "mutants: $killed killed, $survived survived"
 	[ "$survived" -eq 0 ]
