@@ -164,6 +164,11 @@ make_baseline() {
 	mkdir -p "$(dirname "$scratch")"
 	cp -a "$pristine" "$scratch"
 	git -C "$scratch" init -q
+	# No automatic gc: after the baseline's some 80,000 loose objects it
+	# would repack the whole tree in the background, on cores the next
+	# steps are using. The scratch tree is this machine's cache.
+	git -C "$scratch" config gc.auto 0
+	git -C "$scratch" config maintenance.auto false
 	# -f: Debian's tarball ships a .gitignore that ignores everything.
 	# Uncompressed: the scratch tree is a cache, and zlib was most of the
 	# time (measured on 6.12's tree: 44 s, 25 s without).
@@ -242,6 +247,9 @@ series_out() {
 
 main() {
 	if [ "$BISECT" = --bisect-only ]; then
+		# BISECT goes into build/patches/KERNEL/, which a series run
+		# writes anew.
+		hold_lock "series-$KERNEL"
 		read_series
 		check_series_is_rust_variant
 		bisect_builds

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# series-bisect.sh: scripts/patches.sh --bisect: every patch built on its
-# own. Sourced by patches.sh.
+# series-bisect.sh: scripts/patches.sh --bisect and --bisect-only: every
+# patch built on its own. Sourced by patches.sh.
 # shellcheck shell=bash
 # The series' variables are patches.sh's, set before it sources this.
 # shellcheck disable=SC2154,SC2034
@@ -36,7 +36,10 @@ bisect_builds() {
 		done
 	done
 	mkdir -p "$out"
-	printf '%s\n' "${bisect_results[@]}" | sort -s -k5,5 >"$out/BISECT"
+	# Listed in the series' order, each patch's steps as they ran.
+	for patch in $(all_patches); do
+		printf '%s\n' "${bisect_results[@]}" | awk -v patch="$patch" '$NF == patch'
+	done >"$out/BISECT"
 	echo "bisect: ${#bisect_results[@]} steps, all OK (build/patches/$KERNEL/BISECT)"
 }
 

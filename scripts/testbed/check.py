@@ -6,8 +6,9 @@
 Runs the host tests and gates, then, per kernel, builds every handler and
 profile scripts/matrix.tsv names and boots each of its rows with
 scripts/boot.sh, whose verdict and judgement (testbed/verdict.py, the same
-make qemu prints) the row takes as it is; then the kernel's style, series
-and build-only checks; then the benchmark and the documentation.
+make qemu prints) the row takes as it is, with the series' bisection
+before the first rust variant; then the kernel's style and build-only
+checks; then the benchmark, the series and the documentation.
 
 Every line any step prints goes to stdout, in order, so `make check > f
 2>&1` keeps all of it; each step's own output is also kept in its log under
@@ -142,17 +143,20 @@ def kernel_phase(run, kernel, rows, args):
     come before the Rust ones compared with them."""
     mine = [r for r in rows if r["kernel"] == kernel]
     bisected = args.only_matrix
+    # The profile whose object directory the bisection builds in.
+    work = matrix.profiles(kernel)[0]
     for profile in PROFILES:
         for handler in HANDLER_ORDER:
             variant = [r for r in mine if r["profile"] == profile and r["handler"] == handler]
             if not variant:
                 continue
             # The series' bisection builds in the object directory of the
-            # kernel's first profile, here at the C handler's build: the
-            # stable steps are a patch or two from it, and the Rust ones
-            # build from there before the rust variant does. The series
-            # step at the end takes every step from the build cache.
-            if handler == "rust" and not bisected:
+            # kernel's first profile: here, after the C handlers' builds
+            # there, the stable steps are a patch or two from what it
+            # holds, and the Rust ones build from there before the rust
+            # variant does. The series step at the end takes every step
+            # from the build cache.
+            if profile == work and handler == "rust" and not bisected:
                 bisected = True
                 run_step(run, f"bisect {kernel} (vmlinux after every patch of the series)",
                          [str(SCRIPTS / "patches.sh"), kernel, "--bisect-only"],

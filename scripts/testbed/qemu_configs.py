@@ -11,7 +11,7 @@ MACHINE = "virt,virtualization=on,gic-version=3"
 MEMORY = "1G"
 # Two CPUs: the boot CPU and a secondary brought up through pKVM's PSCI
 # relay, which the selftest's per-CPU cases and the cpu-hotplug selftest
-# need. Four vCPUs on a 2-core host made each boot about a fifth slower
+# need. Four vCPUs on a 2-core host made each boot about 30 % slower
 # (measured: 13.9 s and 14.9 s against 10.8 s and 11.2 s for
 # 6.12-rust-hardened max hvhe); scripts/debian-boot.sh boots Debian's
 # image with two as well.
