@@ -67,7 +67,7 @@ help:
 	@echo 'make docs   build Documentation/ (Sphinx, warnings are errors)'
 	@echo 'make patches KERNEL=...  upstream series in build/patches/,'
 	@echo '            checkpatch --strict; BISECT=1 builds every patch'
-	@echo 'make style  KERNEL=...   rustfmt and clippy (both, always) in the tree'
+	@echo 'make style  KERNEL=...   rustfmt and clippy in the tree (a pass is kept: the same inputs are not checked again)'
 	@echo 'make audit  [KDIR=<build dir>]  list every SMC/HVC immediate'
 	@echo 'make bench  [REPS=10]  Rust vs C handler round trips under -icount'
 	@echo 'make modules KDIR=<kernel build dir>  build the test modules'

@@ -33,8 +33,28 @@ clippy() {
 	fi
 }
 
+# What the gates read, as one hash: the rust build's inputs (the key the
+# build cache keeps it under: the tree with the hyp's Rust, the
+# configuration, the toolchain, the test modules' sources, the build
+# recipe), this script and the make flags. Empty when the build was made
+# in this run rather than taken from the cache.
+style_key() {
+	local entry
+	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust "$profile" >&2
+	entry=$(testbed cache-entry "$out/build.json")
+	[ -z "$entry" ] ||
+		cat <(echo "$entry") "$0" "$PROJECT_ROOT/scripts/kbuild.sh" | sha256sum | cut -d' ' -f1
+}
+
 style() {
-	local modules
+	local modules key
+	# Like a build, the gates give the same answer on the same inputs:
+	# one that passed is not run again (remove the stamp to run it).
+	key=$(style_key)
+	if [ -n "$key" ] && [ -f "$CACHE_DIR/style/$key" ]; then
+		step "style: passed before on these sources, tree and toolchain ($CACHE_DIR/style/$key), not checked again"
+		return
+	fi
 	# Clippy rebuilds objects of the kernel's object directory (the first
 	# profile the matrix builds it in), so that must hold the rust build:
 	# configured with the Rust option, its bindings and Module.symvers made
@@ -71,6 +91,10 @@ style() {
 	# Back to objects built by rustc, so that the next build is incremental.
 	kmake arch/arm64/kvm/hyp/nvhe/host_smc.o >/dev/null 2>&1
 	kmake M="$modules" modules >/dev/null 2>&1
+	if [ -n "$key" ]; then
+		mkdir -p "$CACHE_DIR/style"
+		touch "$CACHE_DIR/style/$key"
+	fi
 }
 
 with_lock "$KERNEL" style

@@ -4,6 +4,7 @@ PYTHONPATH; the Makefile and scripts/boot.sh call them)."""
 
 import argparse
 import json
+import os
 import sys
 
 from . import axes, ktap, matrix, qemu_configs, verdict
@@ -156,6 +157,15 @@ def cmd_from_cache(args):
         json.dump(record, f, indent=1)
 
 
+def cmd_cache_entry(args):
+    """The build cache's entry a build.json was copied from (its key), or
+    nothing for a build made in this run."""
+    with open(args.record) as f:
+        entry = json.load(f).get("from_cache")
+    if entry:
+        print(os.path.basename(entry))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m testbed", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +235,9 @@ def main(argv=None):
     p.add_argument("record")
     p.add_argument("entry")
     p.set_defaults(func=cmd_from_cache)
+    p = sub.add_parser("cache-entry", help=cmd_cache_entry.__doc__.split("\n")[0])
+    p.add_argument("record")
+    p.set_defaults(func=cmd_cache_entry)
     p = sub.add_parser("check", help="make check: every test, one summary", add_help=False)
     p.set_defaults(func=None)
     argv = sys.argv[1:] if argv is None else argv
