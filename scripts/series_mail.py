@@ -245,9 +245,8 @@ def check_out(out_dir, kind, base_commit=None):
                     and kind != "stable-acked":
                 problems.append(f"{mail.name}: {name}: {STABLE_LIST}, but the KVM/arm64 "
                                 "maintainers have not agreed to the backport")
-        # The trailer, alone on its line: the cover letter's prose may wrap
-        # so that a line starts with the words (it did, on a machine
-        # without kvmarm's files, and failed a cold make check).
+        # The trailer alone on its line: prose may wrap to start a line with
+        # the words (it did without kvmarm's files, failing a cold run).
         for found in re.findall(r"^base-commit: *(\S*) *$", text, re.M):
             if base_commit is None:
                 problems.append(f"{mail.name}: base-commit: {found}, but the series "
