@@ -13,7 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 REPS=${1:-10}
-[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive number, not '$REPS'"
+need_positive REPS "$REPS"
 read -r -a KERNELS <<<"${BENCH_KERNELS:-7.3 6.12}"
 # The profiles of each kernel: those the matrix builds it in, unless
 # BENCH_PROFILES names them.

@@ -49,12 +49,12 @@ while [ $# -gt 5 ]; do
 		;;
 	--bench-reps)
 		bench_reps=${2:?$usage}
-		[[ $bench_reps =~ ^[1-9][0-9]*$ ]] || die "--bench-reps must be a positive number, not '$bench_reps'"
+		need_positive --bench-reps "$bench_reps"
 		shift
 		;;
 	--load-timeout)
 		load_timeout=${2:?$usage}
-		[[ $load_timeout =~ ^[1-9][0-9]*$ ]] || die "--load-timeout must be a positive number, not '$load_timeout'"
+		need_positive --load-timeout "$load_timeout"
 		shift
 		;;
 	--default-params) module_params= ;;

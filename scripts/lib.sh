@@ -24,6 +24,12 @@ die() {
 	exit 1
 }
 
+# need_positive NAME VALUE: VALUE is a positive whole number, or NAME is
+# refused by name.
+need_positive() {
+	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive number, not '$2'"
+}
+
 # One line per step, so a long log still shows where the time went.
 step() {
 	printf '==> [%4ss] %s\n' "$(($(date +%s) - SCRIPT_START))" "$*" >&2

@@ -69,9 +69,9 @@ host_verdict() {
 
 # build_mutant PATCH [kvm]: the kernel with the mutant, into
 # build/NAME/; sets built_name to NAME and built_mode to the mode its boot
-# runs in. A mutant of the
-# hyp is booted with the kselftest (hVHE); one of host KVM (kvm-mutants/)
-# with the KVM selftests (MODE=kvm), where smc_imm_guest must name it.
+# runs in. A mutant of the hyp is booted with the kselftest (hVHE); one of
+# host KVM (kvm-mutants/) with the KVM selftests (MODE=kvm), where
+# smc_imm_guest must name it.
 build_mutant() {
 	local patch=$1 kind=${2:-hyp} name option=--mutant mode=hvhe
 	name=mutant-${patch##*/}
@@ -107,10 +107,9 @@ guest_verdict() {
 # kselftest's make) and so is much of a boot, and together they keep the
 # two cores busier than either alone (with the shorter watch above too,
 # the 14 mutants, builds included, took 4 min 49 s instead of 8 min 4 s).
-# One mutant's checks at a time, in a process
-# group of their own that an interrupted run stops; the shared tree is
-# only the builds'. A mutant's verdicts are said under the next one's
-# heading.
+# One mutant's checks at a time, in a process group of their own that an
+# interrupted run stops; the shared tree is only the builds'. A mutant's
+# verdicts are said under the next one's heading.
 checks_pid=
 checks_name=
 checks_boot_log=

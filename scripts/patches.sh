@@ -246,22 +246,19 @@ series_out() {
 . "$PROJECT_ROOT/scripts/series-bisect.sh"
 
 main() {
+	# One run at a time writes the scratch trees and build/patches/KERNEL/
+	# (--bisect-only its BISECT).
+	hold_lock "series-$KERNEL"
+	read_series
+	check_series_is_rust_variant
 	if [ "$BISECT" = --bisect-only ]; then
-		# BISECT goes into build/patches/KERNEL/, which a series run
-		# writes anew.
-		hold_lock "series-$KERNEL"
-		read_series
-		check_series_is_rust_variant
 		bisect_builds
 		return
 	fi
-	# One run at a time writes the scratch trees; a git lock file found
-	# there now was left by a run that was killed.
-	hold_lock "series-$KERNEL"
+	# A git lock file found in the scratch trees now was left by a run
+	# that was killed.
 	clear_stale_git_locks "$scratch"
 	clear_stale_git_locks "$am_repo"
-	read_series
-	check_series_is_rust_variant
 	choose_identity
 	make_baseline
 	commit_series

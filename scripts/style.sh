@@ -43,7 +43,7 @@ style_key() {
 	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust "$profile" >&2
 	entry=$(testbed cache-entry "$out/build.json")
 	[ -z "$entry" ] ||
-		cat <(echo "$entry") "$0" "$PROJECT_ROOT/scripts/kbuild.sh" | sha256sum | cut -d' ' -f1
+		{ echo "$entry" && cat "$0" "$PROJECT_ROOT/scripts/kbuild.sh"; } | sha256sum | cut -d' ' -f1
 }
 
 style() {
@@ -61,8 +61,9 @@ style() {
 	# from this tree. A build taken from the cache does not touch the
 	# directory, which may hold another handler's build (measured: then
 	# bindgen's output lacked handle_host_smc and clippy failed on correct
-	# code); an incremental build brings it back.
-	"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
+	# code); an incremental build brings it back. Without a key, style_key
+	# has just made this build there.
+	[ -z "$key" ] || "$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	# Checked, not assumed: clippy on correct code fails without them.
 	grep -qx 'CONFIG_NVHE_RUST_HOST_SMC=y' "$objdir/.config" ||

@@ -142,7 +142,6 @@ def kernel_phase(run, kernel, rows, args):
     the shared tree switches as little as it can, and the C handler's rows
     come before the Rust ones compared with them."""
     mine = [r for r in rows if r["kernel"] == kernel]
-    bisected = args.only_matrix
     # The profile whose object directory the bisection builds in.
     work = matrix.profiles(kernel)[0]
     for profile in PROFILES:
@@ -156,8 +155,7 @@ def kernel_phase(run, kernel, rows, args):
             # holds, and the Rust ones build from there before the rust
             # variant does. The series step at the end takes every step
             # from the build cache.
-            if profile == work and handler == "rust" and not bisected:
-                bisected = True
+            if profile == work and handler == "rust" and not args.only_matrix:
                 run_step(run, f"bisect {kernel} (vmlinux after every patch of the series)",
                          [str(SCRIPTS / "patches.sh"), kernel, "--bisect-only"],
                          f"bisect-{kernel}")
