@@ -122,6 +122,8 @@ choose_rust_option() {
 . "$PROJECT_ROOT/scripts/kconfig.sh"
 # shellcheck source=scripts/build-progress.sh
 . "$PROJECT_ROOT/scripts/build-progress.sh"
+# shellcheck source=scripts/build-cache.sh
+. "$PROJECT_ROOT/scripts/build-cache.sh"
 
 build_kernel() {
 	step "building $name: $(if full_build; then echo Image and modules; else echo vmlinux only; fi) ($(kernel_package "$KERNEL") $(cat "$tree/.debian-version"), $(toolchain_args | paste -sd' '), Rust $KERNEL_RUST_TOOLCHAIN, -j$(build_jobs))"
@@ -220,30 +222,6 @@ build_key() {
 	} | sha256sum | cut -d' ' -f1
 }
 
-# The cache keeps the newest builds; each is the few files of one build/
-# directory, not an object tree.
-KEEP_BUILDS=80
-
-from_cache() {
-	local cached=$CACHE_DIR/builds/$1
-	[ -f "$cached/build.json" ] || return 1
-	rm -rf "$out"
-	cp -a "$cached" "$out"
-	testbed from-cache "$out/build.json" "$cached"
-	touch "$cached"
-	step "$name: unchanged since a build in the cache ($cached), not rebuilt"
-}
-
-to_cache() {
-	local cached=$CACHE_DIR/builds/$1
-	mkdir -p "$CACHE_DIR/builds"
-	rm -rf "$cached" "$cached.partial"
-	cp -a "$out" "$cached.partial"
-	mv "$cached.partial" "$cached"
-	find "$CACHE_DIR/builds" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
-		sort -rn | tail -n +$((KEEP_BUILDS + 1)) | cut -d' ' -f2- | xargs -r rm -rf
-}
-
 build_start=$SECONDS
 # The tree's files as this build wants them (scripts/prepare-tree.sh):
 # hashed into the key, and the tree brought to them on a cache miss.
@@ -255,7 +233,11 @@ build() {
 	local key tree_hash
 	tree_hash=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	key=$(build_key)
-	$use_cache && from_cache "$key" && return
+	if $use_cache && cache_has "$key"; then
+		cache_take "$key" "$out"
+		step "$name: unchanged since a build in the cache ($CACHE_DIR/builds/$key), not rebuilt"
+		return
+	fi
 	rm -rf "$out"
 	mkdir -p "$out"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --from-stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
@@ -264,6 +246,6 @@ build() {
 	check_hyp_quiescent
 	! full_build || build_kselftest
 	snapshot
-	to_cache "$key"
+	cache_put "$key" "$out"
 }
 with_lock "$KERNEL" build

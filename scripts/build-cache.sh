@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# build-cache.sh: sourced by scripts/build-kernel.sh. The cache of finished
+# builds, $CACHE_DIR/builds/KEY/: each entry is the few files of one
+# build/NAME/ directory (Image, vmlinux, kvm_nvhe.o, kselftest/,
+# build.json), not an object tree, under the key build_key made of
+# everything the build read. This file is not part of that key: it copies
+# builds, it does not make them.
+
+# The cache keeps the newest builds.
+KEEP_BUILDS=80
+
+# cache_has KEY: whether the cache holds a finished build under KEY.
+cache_has() {
+	[ -f "$CACHE_DIR/builds/$1/build.json" ]
+}
+
+# cache_take KEY OUT: OUT becomes a copy of the cached build KEY, its
+# build.json marked with the entry it came from. Call it as a command, not
+# in a condition, so that errexit holds: a copy that failed (into a fresh
+# clone's missing build/) once went on to say the build had been taken.
+cache_take() {
+	local cached=$CACHE_DIR/builds/$1 out=$2
+	mkdir -p "${out%/*}"
+	rm -rf "$out"
+	cp -a "$cached" "$out"
+	testbed from-cache "$out/build.json" "$cached"
+	touch "$cached"
+}
+
+# cache_put KEY OUT: the cache gets a copy of OUT under KEY, made whole
+# before it is named; the oldest entries beyond KEEP_BUILDS go.
+cache_put() {
+	local cached=$CACHE_DIR/builds/$1 out=$2
+	mkdir -p "$CACHE_DIR/builds"
+	rm -rf "$cached" "$cached.partial"
+	cp -a "$out" "$cached.partial"
+	mv "$cached.partial" "$cached"
+	find "$CACHE_DIR/builds" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
+		sort -rn | tail -n +$((KEEP_BUILDS + 1)) | cut -d' ' -f2- | xargs -r rm -rf
+}
