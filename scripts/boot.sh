@@ -76,6 +76,8 @@ image=$out/Image
 kselftest=$out/kselftest
 busybox=$CACHE_DIR/busybox/bin/busybox
 log=$out/$CPU-$MODE.log
+# Each row's own initramfs: make check boots a variant's rows side by side.
+initramfs=$out/$CPU-$MODE.initramfs
 # A verdict is this boot's or none: never an earlier boot's.
 rm -f "$out/$CPU-$MODE.verdict.json"
 read -r cpus memory default_timeout qemu_args < <(testbed machine "$CPU" "$MODE")
@@ -114,7 +116,7 @@ guest_cmdline() {
 # gen_init_cpio makes /dev/console without root. The kselftest install is
 # /kselftest, as run_kselftest.sh expects to run from its own directory.
 make_initramfs() {
-	local spec=$out/initramfs.list path
+	local spec=$initramfs.list path
 	{
 		for path in /dev /bin /sbin /usr /usr/bin /usr/sbin /proc /sys /tmp /kselftest; do
 			echo "dir $path 0755 0 0"
@@ -123,14 +125,14 @@ make_initramfs() {
 		echo "file /bin/busybox $busybox 0755 0 0"
 		# cpu-on-off-test.sh asks for bash; busybox's ash runs it (busybox
 		# has no bash applet to link to).
-		printf '#!/bin/busybox sh\nexec /bin/busybox sh "$@"\n' >"$out/guest-bash"
-		echo "file /bin/bash $out/guest-bash 0755 0 0"
+		printf '#!/bin/busybox sh\nexec /bin/busybox sh "$@"\n' >"$initramfs.bash"
+		echo "file /bin/bash $initramfs.bash 0755 0 0"
 		echo "file /init $PROJECT_ROOT/scripts/guest-init.sh 0755 0 0"
 		(cd "$kselftest" && find . -mindepth 1 -type d -printf 'dir /kselftest/%P 0755 0 0\n')
 		(cd "$kselftest" && find . -type f -printf "file /kselftest/%P $kselftest/%P %m 0 0\n")
 		[ -z "$kvm" ] || kvm_selftests_files
 	} >"$spec"
-	"$out/gen_init_cpio" "$spec" >"$out/initramfs.cpio"
+	"$out/gen_init_cpio" "$spec" >"$initramfs.cpio"
 }
 
 # The KVM selftests (scripts/kvm-selftests.sh) as /kvm-selftests: the
@@ -198,7 +200,7 @@ step "booting $name in QEMU, CPU=$CPU MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
 set +e
 timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
-	-kernel "$image" -initrd "$out/initramfs.cpio" \
+	-kernel "$image" -initrd "$initramfs.cpio" \
 	-append "console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)" \
 	</dev/null 2>&1 8>&- | relay_ktap 8>&-
 qemu_status=${PIPESTATUS[0]}

@@ -5,14 +5,15 @@
 
 Runs the host tests and gates, then, per kernel, builds every handler and
 profile scripts/matrix.tsv names and boots each of its rows with
-scripts/boot.sh, whose verdict and judgement (testbed/verdict.py, the same
+scripts/boot.sh (testbed/boots.py: in the background, while the next
+variant builds), whose verdict and judgement (testbed/verdict.py, the same
 make qemu prints) the row takes as it is, with the series' bisection
 before the first rust variant; then the kernel's style and build-only
 checks; then the benchmark, the series and the documentation.
 
-Every line any step prints goes to stdout, in order, so `make check > f
-2>&1` keeps all of it; each step's own output is also kept in its log under
-build/. The results are written to build/results.json (and build/results.xml,
+Every line any step prints goes to stdout, so `make check > f 2>&1` keeps
+all of it: a step's as it comes, a boot's whole once it is done; each
+step's own output is also kept in its log under build/. The results are written to build/results.json (and build/results.xml,
 JUnit) as they come; the summary printed last, and saved in
 build/check-summary.txt, is made from them.
 """
@@ -25,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import matrix, results, verdict
+from . import matrix, results
+from .boots import Boots, row_name, say
 from .axes import AXES, DEBIAN_HAS_RUST, HANDLER_ORDER, PROFILES, row_id, variant_name
 from . import paths
 from .paths import SCRIPTS
@@ -43,8 +45,7 @@ def stream(cmd, log):
                                 text=True, errors="replace")
         lines = []
         for line in proc.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            say(line)
             f.write(line)
             lines.append(line)
         return proc.wait(), lines
@@ -56,8 +57,8 @@ def record_step(run, name, status, lines, seconds, log):
     errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
     entry = run.step(name, status == 0, seconds, log, errors[-1] if errors else "")
     if not entry["ok"]:
-        print(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
-              f" (log: {log})", flush=True)
+        say(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
+            f" (log: {log})\n")
     return entry["ok"]
 
 
@@ -67,38 +68,6 @@ def run_step(run, name, cmd, log_name):
     start = time.time()
     status, lines = stream(cmd, log)
     return record_step(run, name, status, lines, time.time() - start, log)
-
-
-def row_name(row):
-    return "qemu " + " ".join(row[k] for k in AXES)
-
-
-def boot_row(run, row):
-    """Boots one row with scripts/boot.sh and takes its verdict record."""
-    name = variant_name(row["kernel"], row["handler"], row["profile"])
-    # What the row keeps: boot.sh's output, the console included. The
-    # console log beside the build goes when a later step of this run
-    # takes the variant's build again (from the cache or rebuilt).
-    kept_log = paths.BUILD / "check" / f"boot-{row_id(row)}.log"
-    start = time.time()
-    status, lines = stream([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES], kept_log)
-    path = verdict.record_path(name, row["cpu"], row["mode"])
-    if path.is_file():
-        entry = json.loads(path.read_text())
-    else:
-        # boot.sh stopped before QEMU ran: its own error says why.
-        errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
-        entry = {k: row[k] for k in AXES}
-        entry.update(row=row_id(row), verdict="ERROR", expected=row["expect"],
-                     why=row["why"], cases=[], errors=errors, problems=errors or
-                     [f"boot.sh exited {status} without a verdict"], ok=False)
-    entry.update(got=entry["verdict"], boot_s=round(time.time() - start),
-                 log=str(kept_log), console_log=entry.get("log"))
-    run.row(entry)
-    if not entry["ok"]:
-        print(f"check: {row_name(row)}: {'; '.join(entry['problems'])}\n"
-              f"check:   reproduce: {matrix.reproduce(row)}", flush=True)
-    return entry
 
 
 def build_record(name):
@@ -123,24 +92,28 @@ def build_variant(run, kernel, handler, profile):
     return record_step(run, f"build {name}", status, lines, time.time() - start, log), None
 
 
-def not_built(run, row, name, skipped):
+def not_built(boots, row, name, skipped):
     """The row of a variant that was not built: SKIP with the build's
     reason, or NOT BUILT."""
     got = "SKIP" if skipped else "NOT BUILT"
     problems = [] if got == row["expect"] else [
         f"expected {row['expect']}, got {got}: " + (skipped or f"build {name} failed")]
-    run.row({**{k: row[k] for k in AXES}, "row": row_id(row), "why": row["why"],
+    boots.add({**{k: row[k] for k in AXES}, "row": row_id(row), "why": row["why"],
              "expected": row["expect"], "got": got, "ok": not problems, "cases": [],
              "problems": problems, "skip_reason": skipped,
              "log": str(paths.BUILD / "check" / f"build-{name}.log")})
     if problems:
-        print(f"check: {row_name(row)}: {'; '.join(problems)}", flush=True)
+        say(f"check: {row_name(row)}: {'; '.join(problems)}\n")
 
 
 def kernel_phase(run, kernel, rows, args):
     """Builds, boots and checks of one kernel, handler by handler, so that
     the shared tree switches as little as it can, and the C handler's rows
-    come before the Rust ones compared with them."""
+    come before the Rust ones compared with them. A variant's rows boot
+    in the background (testbed/boots.py) while the next variant builds;
+    every row is in before the kernel's checks, style.sh's rebuild among
+    them, replace any build/ directory."""
+    boots = Boots()
     mine = [r for r in rows if r["kernel"] == kernel]
     # The profile whose object directory the bisection builds in.
     work = matrix.profiles(kernel)[0]
@@ -164,9 +137,9 @@ def kernel_phase(run, kernel, rows, args):
             run.build(name, build_record(name) if built else None)
             for row in variant:
                 if built:
-                    boot_row(run, row)
+                    boots.submit(row)
                 else:
-                    not_built(run, row, name, skipped)
+                    not_built(boots, row, name, skipped)
             # Debian's kernel comes without its vmlinux: nothing to audit.
             if built and not args.only_matrix and profile != "debian":
                 run_step(run, f"smc-audit {name}",
@@ -175,6 +148,8 @@ def kernel_phase(run, kernel, rows, args):
                     run_step(run, f"hyp symbols {name}",
                              [str(SCRIPTS / "check-hyp-build.sh"), str(paths.BUILD / name)],
                              f"hyp-symbols-{name}")
+    boots.collect(run)
+    boots.shutdown()
 
 
 def check_results(run, rows):

@@ -201,14 +201,25 @@ def record_path(build_name, cpu, mode):
     return paths.BUILD / build_name / f"{cpu}-{mode}.verdict.json"
 
 
-def reference_record(spec):
-    """The record of the boot a Rust row is compared with (the C handler
-    of the same tree and profile, CPU max, hVHE or the same KVM-selftest
-    mode), if it has been booted."""
+def reference_row(spec):
+    """The row a Rust row is compared with: the C handler of the same tree
+    and profile, CPU max, hVHE or the same KVM-selftest mode; None for a
+    row of a C handler."""
     if spec["handler"] != "rust":
         return None
-    name = variant_name(spec["kernel"], reference_handler(spec["kernel"]), spec["profile"])
-    path = record_path(name, "max", spec["mode"] if spec["mode"] in KVM_MODES else "hvhe")
+    return {"kernel": spec["kernel"], "handler": reference_handler(spec["kernel"]),
+            "profile": spec["profile"], "cpu": "max",
+            "mode": spec["mode"] if spec["mode"] in KVM_MODES else "hvhe"}
+
+
+def reference_record(spec):
+    """The record of the boot of spec's reference_row, if it has been
+    booted."""
+    ref = reference_row(spec)
+    if ref is None:
+        return None
+    path = record_path(variant_name(ref["kernel"], ref["handler"], ref["profile"]),
+                       ref["cpu"], ref["mode"])
     return json.loads(path.read_text()) if path.is_file() else None
 
 

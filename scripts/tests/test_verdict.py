@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -15,7 +16,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from testbed import __main__ as cli  # noqa: E402
-from testbed import check, matrix, paths, verdict  # noqa: E402
+from testbed import boots, matrix, paths, verdict  # noqa: E402
 
 NEGATIVE = ["smc1_psci_version_not_supported", "smc0_upper_32_bit_function_id_rejected"]
 
@@ -226,7 +227,7 @@ pkvm-smc-imm: insmod exit=0
 
 class SameVerdict(unittest.TestCase):
     """make qemu (boot.sh -> python3 -m testbed verdict) and make check
-    (check.boot_row) on the row that passes and on the negative control."""
+    (boots.boot) on the row that passes and on the negative control."""
 
     def setUp(self):
         if not all((paths.kunit_dir(k) / "kunit_parser.py").is_file() for k in ("6.12", "7.3")):
@@ -261,14 +262,12 @@ class SameVerdict(unittest.TestCase):
     def both(self, spec, console, scan_failed):
         status, line = self.boot(spec, console, scan_failed)
 
-        def stand_in_boot_sh(cmd, log):
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text("")
-            return status, []
+        def stand_in_boot_sh(cmd, **kwargs):
+            return subprocess.CompletedProcess(cmd, status)
         table_row = matrix.find(spec)
-        with mock.patch.object(check, "stream", stand_in_boot_sh), \
+        with mock.patch.object(boots.subprocess, "run", stand_in_boot_sh), \
                 contextlib.redirect_stdout(io.StringIO()):
-            entry = check.boot_row(mock.Mock(), table_row)
+            entry = boots.boot(table_row)
         return status, line, entry
 
     def test_the_row_that_passes(self):

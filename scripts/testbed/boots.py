@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The QEMU rows of make check, each booted by scripts/boot.sh, in the
+background while make check goes on with the next variant's build.
+
+Boots run side by side, JOBS at a time: on this project's 2-core machine
+two boots of 7.3's gcc kernels (stock and rust, max hVHE) took 14.7 s side
+by side and 18.5 s one after the other, and a kernel build leaves a core
+idle in its links. A Rust row waits for its reference row
+(verdict.reference_row: the C handler's row it is compared with), which
+make check submits first; nothing else orders them.
+
+Each boot's output is printed whole when it is done, so that two boots'
+lines do not interleave; its row is recorded in the order the rows were
+submitted when make check collects them, which it does before any step
+that replaces a variant's build/ directory.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from . import matrix, paths, verdict
+from .axes import AXES, row_id, variant_name
+from .paths import SCRIPTS
+from .qemu_configs import SMP
+
+# One boot per SMP vCPUs the machine has room for, and at least two: the
+# guest's vCPUs idle much of a boot, and two side by side were measured
+# faster on two cores (above).
+JOBS = max(2, (os.cpu_count() or 1) // SMP)
+
+_PRINT = threading.Lock()
+
+
+def say(text):
+    """Writes text to stdout whole, between other threads' writes."""
+    with _PRINT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def row_name(row):
+    return "qemu " + " ".join(row[k] for k in AXES)
+
+
+def boot(row):
+    """Boots one row with scripts/boot.sh and returns its verdict record,
+    boot.sh's output printed and kept in build/check/boot-ROW.log."""
+    name = variant_name(row["kernel"], row["handler"], row["profile"])
+    # What the row keeps: boot.sh's output, the console included. The
+    # console log beside the build goes when a later step of this run
+    # takes the variant's build again (from the cache or rebuilt).
+    kept_log = paths.BUILD / "check" / f"boot-{row_id(row)}.log"
+    kept_log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with open(kept_log, "w") as f:
+        status = subprocess.run([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES],
+                                stdin=subprocess.DEVNULL, stdout=f,
+                                stderr=subprocess.STDOUT).returncode
+    output = kept_log.read_text(errors="replace")
+    path = verdict.record_path(name, row["cpu"], row["mode"])
+    if path.is_file():
+        entry = json.loads(path.read_text())
+    else:
+        # boot.sh stopped before QEMU ran: its own error says why.
+        errors = [line.strip()[7:] for line in output.splitlines()
+                  if line.startswith("error: ")]
+        entry = {k: row[k] for k in AXES}
+        entry.update(row=row_id(row), verdict="ERROR", expected=row["expect"],
+                     why=row["why"], cases=[], errors=errors, problems=errors or
+                     [f"boot.sh exited {status} without a verdict"], ok=False)
+    entry.update(got=entry["verdict"], boot_s=round(time.time() - start),
+                 log=str(kept_log), console_log=entry.get("log"))
+    if not entry["ok"]:
+        output += (f"check: {row_name(row)}: {'; '.join(entry['problems'])}\n"
+                   f"check:   reproduce: {matrix.reproduce(row)}\n")
+    say(output)
+    return entry
+
+
+class Boots:
+    """The boots make check has submitted and not yet collected."""
+
+    def __init__(self, jobs=JOBS):
+        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="boot")
+        self._pending = []
+        self._by_row = {}
+
+    def submit(self, row):
+        """Boots row once its reference row, if submitted, is booted. A
+        row waits only for one submitted before it, and the pool takes
+        them in order, so the wait always ends."""
+        ref = verdict.reference_row(row)
+        before = self._by_row.get(row_id(ref)) if ref else None
+
+        def run():
+            if before is not None:
+                before.exception()
+            return boot(row)
+
+        future = self._pool.submit(run)
+        self._by_row[row_id(row)] = future
+        self._pending.append(future)
+
+    def add(self, entry):
+        """A row that was not booted, recorded in its place among the
+        others."""
+        done = Future()
+        done.set_result(entry)
+        self._pending.append(done)
+
+    def collect(self, run):
+        """Waits for every boot submitted and records every row, in the
+        order submitted or added."""
+        for future in self._pending:
+            run.row(future.result())
+        self._pending.clear()
+        self._by_row.clear()
+
+    def shutdown(self):
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+"""testbed.boots: make check's boots side by side, a Rust row only after
+the C handler's row it is compared with, the rows recorded in order."""
+
+import sys
+import threading
+import time
+import unittest
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from testbed import boots  # noqa: E402
+from testbed.axes import row_id  # noqa: E402
+
+
+def row(handler, mode, cpu="max", kernel="7.3", profile="gcc"):
+    return {"kernel": kernel, "handler": handler, "profile": profile, "cpu": cpu, "mode": mode}
+
+
+class Boots(unittest.TestCase):
+    def setUp(self):
+        self.lock = threading.Lock()
+        self.events = []
+        self.running = 0
+        self.most = 0
+
+    def stand_in_boot(self, r):
+        """A boot of 0.2 s that notes when it ran and how many ran at once."""
+        with self.lock:
+            self.events.append(("start", row_id(r)))
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.2)
+        with self.lock:
+            self.running -= 1
+            self.events.append(("end", row_id(r)))
+        return {"row": row_id(r)}
+
+    def run_boots(self, rows, jobs=2):
+        recorded = mock.Mock()
+        pool = boots.Boots(jobs)
+        with mock.patch.object(boots, "boot", self.stand_in_boot):
+            for r in rows:
+                pool.submit(r)
+            pool.add({"row": "not-built"})
+            pool.collect(recorded)
+            pool.shutdown()
+        return [c.args[0]["row"] for c in recorded.row.call_args_list]
+
+    def test_rust_row_waits_for_its_reference(self):
+        stock, rust = row("stock", "hvhe"), row("rust", "hvhe")
+        order = self.run_boots([stock, rust])
+        self.assertLess(self.events.index(("end", row_id(stock))),
+                        self.events.index(("start", row_id(rust))))
+        self.assertEqual(order, [row_id(stock), row_id(rust), "not-built"])
+
+    def test_independent_rows_boot_side_by_side(self):
+        rows = [row("stock", "hvhe"), row("stock", "nvhe"), row("stock", "vhe")]
+        order = self.run_boots(rows)
+        self.assertEqual(self.most, 2)
+        self.assertEqual(order, [row_id(r) for r in rows] + ["not-built"])
+
+    def test_a_rust_row_with_its_reference_not_submitted_does_not_wait(self):
+        # --rows can leave the C handler's row out: the Rust row boots,
+        # compared with whatever record the reference has (verdict.py).
+        order = self.run_boots([row("rust", "nvhe")], jobs=1)
+        self.assertEqual(order, [row_id(row("rust", "nvhe")), "not-built"])
+
+
+if __name__ == "__main__":
+    unittest.main()
