@@ -204,6 +204,8 @@ timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
 	-append "console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)" \
 	</dev/null 2>&1 8>&- | relay_ktap 8>&-
 qemu_status=${PIPESTATUS[0]}
+# The archive is tens of megabytes with the KVM selftests; its list stays.
+rm -f "$initramfs.cpio" "$initramfs.bash"
 if [ -n "$scan_pid" ]; then
 	exec 8>&-
 	wait "$scan_pid"

@@ -16,26 +16,33 @@ cache_has() {
 }
 
 # cache_take KEY OUT: OUT becomes a copy of the cached build KEY, its
-# build.json marked with the entry it came from. Call it as a command, not
-# in a condition, so that errexit holds: a copy that failed (into a fresh
-# clone's missing build/) once went on to say the build had been taken.
+# build.json marked with the entry it came from, unless OUT holds that
+# build already (OUT/build.key, written last): make check may be booting
+# it, and scripts/debian-build.sh takes the stock build again. Call it as
+# a command, not in a condition, so that errexit holds: a copy that failed
+# (into a fresh clone's missing build/) once went on to say the build had
+# been taken.
 cache_take() {
 	local cached=$CACHE_DIR/builds/$1 out=$2
+	[ "$(cat "$out/build.key" 2>/dev/null)" != "$1" ] || return 0
 	mkdir -p "${out%/*}"
 	rm -rf "$out"
 	cp -a "$cached" "$out"
 	testbed from-cache "$out/build.json" "$cached"
 	touch "$cached"
+	echo "$1" >"$out/build.key"
 }
 
-# cache_put KEY OUT: the cache gets a copy of OUT under KEY, made whole
-# before it is named; the oldest entries beyond KEEP_BUILDS go.
+# cache_put KEY OUT: the cache gets a copy of OUT, the build just made
+# there, under KEY, made whole before it is named; the oldest entries
+# beyond KEEP_BUILDS go.
 cache_put() {
 	local cached=$CACHE_DIR/builds/$1 out=$2
 	mkdir -p "$CACHE_DIR/builds"
 	rm -rf "$cached" "$cached.partial"
 	cp -a "$out" "$cached.partial"
 	mv "$cached.partial" "$cached"
+	echo "$1" >"$out/build.key"
 	find "$CACHE_DIR/builds" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
 		sort -rn | tail -n +$((KEEP_BUILDS + 1)) | cut -d' ' -f2- | xargs -r rm -rf
 }

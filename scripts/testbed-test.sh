@@ -49,12 +49,22 @@ take "$work/clone/build/7.3-rust-gcc" 2>"$work/err" ||
 	die "cache_take into a clone with no build/ left no build/7.3-rust-gcc/"
 [ "$(testbed cache-entry "$work/clone/build/7.3-rust-gcc/build.json")" = KEY ] ||
 	die "cache_take did not mark build.json with the entry it came from"
-touch "$work/file"
-if take "$work/file/7.3-rust-gcc" 2>/dev/null; then
-	die "cache_take succeeded although its copy could not be made"
+# Taken again, a build already in place stays as it is: a boot may be
+# reading it.
+touch "$work/clone/build/7.3-rust-gcc/max-hvhe.log"
+take "$work/clone/build/7.3-rust-gcc" 2>"$work/err" || die "cache_take again: $(cat "$work/err")"
+[ -f "$work/clone/build/7.3-rust-gcc/max-hvhe.log" ] ||
+	die "cache_take replaced a build/NAME/ that already held the build"
+# A cp that fails, as on a full disk.
+mkdir "$work/bin"
+printf '#!/bin/sh\necho "cp: stand-in: No space left on device" >&2\nexit 1\n' >"$work/bin/cp"
+chmod +x "$work/bin/cp"
+if PATH=$work/bin:$PATH take "$work/clone/build/7.3-stock-gcc" 2>"$work/err"; then
+	die "cache_take succeeded although its copy failed"
 fi
+grep -q 'stand-in: No space left' "$work/err" || die "cache_take with a failing cp: $(cat "$work/err")"
 rm -rf "$work"
-echo "ok: build/NAME/ made in a fresh clone and marked from the cache; a copy that fails fails the take"
+echo "ok: build/NAME/ made in a fresh clone, marked from the cache, left alone when taken again; a copy that fails fails the take"
 
 # A run killed in the middle of a git command (a session's end, ^C) left
 # index.lock in the series' scratch repository, and every later make

@@ -10,13 +10,18 @@ idle in its links. A Rust row waits for its reference row
 make check submits first; nothing else orders them.
 
 Each boot's output is printed whole when it is done, so that two boots'
-lines do not interleave; its row is recorded in the order the rows were
-submitted when make check collects them, which it does before any step
-that replaces a variant's build/ directory.
+lines do not interleave; the rows are recorded in the order they were
+submitted, each as soon as the rows before it are (Boots.flush), and all
+of them before make check goes on to a step that replaces a variant's
+build/ directory (Boots.collect). A build that the cache already holds
+in build/NAME/ leaves it as it is (scripts/build-cache.sh), so that
+debian-build.sh's take of the stock build does not pull it from under
+that variant's boots.
 """
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -28,12 +33,16 @@ from .axes import AXES, row_id, variant_name
 from .paths import SCRIPTS
 from .qemu_configs import SMP
 
-# One boot per SMP vCPUs the machine has room for, and at least two: the
-# guest's vCPUs idle much of a boot, and two side by side were measured
-# faster on two cores (above).
-JOBS = max(2, (os.cpu_count() or 1) // SMP)
+# One boot per SMP vCPUs the CPUs this process may use have room for, and
+# at least two: the guest's vCPUs idle much of a boot, and two side by
+# side were measured faster on two cores (above).
+JOBS = max(2, len(os.sched_getaffinity(0)) // SMP)
 
 _PRINT = threading.Lock()
+# The boot.sh processes running, each the leader of its own session: on
+# an interrupt, Boots.stop() ends them (make check's own process group,
+# which a terminal's ^C reaches, no longer holds them).
+_RUNNING = set()
 
 
 def say(text):
@@ -47,20 +56,30 @@ def row_name(row):
     return "qemu " + " ".join(row[k] for k in AXES)
 
 
+def kept_log_path(row):
+    """What the row keeps: boot.sh's output, the console included. The
+    console log beside the build goes when a later step of this run takes
+    the variant's build again (rebuilt, or from the cache into another
+    checkout's build/)."""
+    return paths.BUILD / "check" / f"boot-{row_id(row)}.log"
+
+
 def boot(row):
     """Boots one row with scripts/boot.sh and returns its verdict record,
     boot.sh's output printed and kept in build/check/boot-ROW.log."""
     name = variant_name(row["kernel"], row["handler"], row["profile"])
-    # What the row keeps: boot.sh's output, the console included. The
-    # console log beside the build goes when a later step of this run
-    # takes the variant's build again (from the cache or rebuilt).
-    kept_log = paths.BUILD / "check" / f"boot-{row_id(row)}.log"
+    kept_log = kept_log_path(row)
     kept_log.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with open(kept_log, "w") as f:
-        status = subprocess.run([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES],
+        proc = subprocess.Popen([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES],
                                 stdin=subprocess.DEVNULL, stdout=f,
-                                stderr=subprocess.STDOUT).returncode
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        _RUNNING.add(proc)
+        try:
+            status = proc.wait()
+        finally:
+            _RUNNING.discard(proc)
     output = kept_log.read_text(errors="replace")
     path = verdict.record_path(name, row["cpu"], row["mode"])
     if path.is_file():
@@ -100,7 +119,15 @@ class Boots:
         def run():
             if before is not None:
                 before.exception()
-            return boot(row)
+            try:
+                return boot(row)
+            except Exception as e:  # noqa: BLE001 -- a row, not a lost run
+                problem = f"the boot could not be run or read: {type(e).__name__}: {e}"
+                say(f"check: {row_name(row)}: {problem}\n")
+                return {**{k: row[k] for k in AXES}, "row": row_id(row), "why": row.get("why"),
+                        "expected": row.get("expect"), "verdict": "ERROR", "got": "ERROR",
+                        "ok": False, "cases": [], "problems": [problem],
+                        "log": str(kept_log_path(row))}
 
         future = self._pool.submit(run)
         self._by_row[row_id(row)] = future
@@ -113,6 +140,12 @@ class Boots:
         done.set_result(entry)
         self._pending.append(done)
 
+    def flush(self, run):
+        """Records the rows done so far that no earlier row is still
+        booting before, so that results.json has them as they come."""
+        while self._pending and self._pending[0].done():
+            run.row(self._pending.pop(0).result())
+
     def collect(self, run):
         """Waits for every boot submitted and records every row, in the
         order submitted or added."""
@@ -123,3 +156,12 @@ class Boots:
 
     def shutdown(self):
         self._pool.shutdown(wait=True)
+
+    def stop(self):
+        """On an interrupt: no boot starts, and the running ones end."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(_RUNNING):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass

@@ -13,14 +13,16 @@ checks; then the benchmark, the series and the documentation.
 
 Every line any step prints goes to stdout, so `make check > f 2>&1` keeps
 all of it: a step's as it comes, a boot's whole once it is done; each
-step's own output is also kept in its log under build/. The results are written to build/results.json (and build/results.xml,
-JUnit) as they come; the summary printed last, and saved in
-build/check-summary.txt, is made from them.
+step's own output is also kept in its log under build/. The results are
+written to build/results.json (and build/results.xml, JUnit) as they come
+(a row once the rows before it are in); the summary printed last, and
+saved in build/check-summary.txt, is made from them.
 """
 
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -84,7 +86,8 @@ def build_variant(run, kernel, handler, profile):
     name = variant_name(kernel, handler, profile)
     log = paths.BUILD / "check" / f"build-{name}.log"
     start = time.time()
-    status, lines = stream([str(SCRIPTS / "build-kernel.sh"), kernel, handler, profile], log)
+    status, lines = stream(NICE + [str(SCRIPTS / "build-kernel.sh"), kernel, handler, profile],
+                           log)
     skips = [line.strip()[6:] for line in lines if line.startswith("skip: ")]
     if status == 4 and skips:
         run.step(f"build {name} (skipped)", True, time.time() - start, log, skips[-1])
@@ -99,11 +102,17 @@ def not_built(boots, row, name, skipped):
     problems = [] if got == row["expect"] else [
         f"expected {row['expect']}, got {got}: " + (skipped or f"build {name} failed")]
     boots.add({**{k: row[k] for k in AXES}, "row": row_id(row), "why": row["why"],
-             "expected": row["expect"], "got": got, "ok": not problems, "cases": [],
-             "problems": problems, "skip_reason": skipped,
-             "log": str(paths.BUILD / "check" / f"build-{name}.log")})
+               "expected": row["expect"], "got": got, "ok": not problems, "cases": [],
+               "problems": problems, "skip_reason": skipped,
+               "log": str(paths.BUILD / "check" / f"build-{name}.log")})
     if problems:
         say(f"check: {row_name(row)}: {'; '.join(problems)}\n")
+
+
+# The builds and the bisection yield to the boots beside them: a boot's
+# timeouts (the module's load, the kselftest's, the KVM selftests') are
+# the ones a busy machine can break, as scripts/mutants.sh's builds do.
+NICE = ["nice", "-n", "10"]
 
 
 def kernel_phase(run, kernel, rows, args):
@@ -114,42 +123,49 @@ def kernel_phase(run, kernel, rows, args):
     every row is in before the kernel's checks, style.sh's rebuild among
     them, replace any build/ directory."""
     boots = Boots()
-    mine = [r for r in rows if r["kernel"] == kernel]
-    # The profile whose object directory the bisection builds in.
-    work = matrix.profiles(kernel)[0]
-    for profile in PROFILES:
-        for handler in HANDLER_ORDER:
-            variant = [r for r in mine if r["profile"] == profile and r["handler"] == handler]
-            if not variant:
-                continue
-            # The series' bisection builds in the object directory of the
-            # kernel's first profile: here, after the C handlers' builds
-            # there, the stable steps are a patch or two from what it
-            # holds, and the Rust ones build from there before the rust
-            # variant does. The series step at the end takes every step
-            # from the build cache.
-            if profile == work and handler == "rust" and not args.only_matrix:
-                run_step(run, f"bisect {kernel} (vmlinux after every patch of the series)",
-                         [str(SCRIPTS / "patches.sh"), kernel, "--bisect-only"],
-                         f"bisect-{kernel}")
-            name = variant_name(kernel, handler, profile)
-            built, skipped = build_variant(run, kernel, handler, profile)
-            run.build(name, build_record(name) if built else None)
-            for row in variant:
-                if built:
-                    boots.submit(row)
-                else:
-                    not_built(boots, row, name, skipped)
-            # Debian's kernel comes without its vmlinux: nothing to audit.
-            if built and not args.only_matrix and profile != "debian":
-                run_step(run, f"smc-audit {name}",
-                         [str(SCRIPTS / "audit.sh"), str(paths.BUILD / name)], f"audit-{name}")
-                if handler == "rust":
-                    run_step(run, f"hyp symbols {name}",
-                             [str(SCRIPTS / "check-hyp-build.sh"), str(paths.BUILD / name)],
-                             f"hyp-symbols-{name}")
-    boots.collect(run)
-    boots.shutdown()
+    try:
+        mine = [r for r in rows if r["kernel"] == kernel]
+        for profile in PROFILES:
+            for handler in HANDLER_ORDER:
+                variant = [r for r in mine
+                           if r["profile"] == profile and r["handler"] == handler]
+                if variant:
+                    variant_phase(run, boots, variant, args)
+                    boots.flush(run)
+        boots.collect(run)
+    finally:
+        # After an interrupt, no boot starts and the running ones end.
+        boots.stop()
+
+
+def variant_phase(run, boots, variant, args):
+    """One variant: its build, its rows handed to the boots, its checks."""
+    kernel, handler, profile = (variant[0][k] for k in ("kernel", "handler", "profile"))
+    # The series' bisection builds in the object directory of the kernel's
+    # first profile: here, after the C handlers' builds there, the stable
+    # steps are a patch or two from what it holds, and the Rust ones build
+    # from there before the rust variant does. The series step at the end
+    # takes every step from the build cache.
+    if profile == matrix.profiles(kernel)[0] and handler == "rust" and not args.only_matrix:
+        run_step(run, f"bisect {kernel} (vmlinux after every patch of the series)",
+                 NICE + [str(SCRIPTS / "patches.sh"), kernel, "--bisect-only"],
+                 f"bisect-{kernel}")
+    name = variant_name(kernel, handler, profile)
+    built, skipped = build_variant(run, kernel, handler, profile)
+    run.build(name, build_record(name) if built else None)
+    for row in variant:
+        if built:
+            boots.submit(row)
+        else:
+            not_built(boots, row, name, skipped)
+    # Debian's kernel comes without its vmlinux: nothing to audit.
+    if built and not args.only_matrix and profile != "debian":
+        run_step(run, f"smc-audit {name}",
+                 [str(SCRIPTS / "audit.sh"), str(paths.BUILD / name)], f"audit-{name}")
+        if handler == "rust":
+            run_step(run, f"hyp symbols {name}",
+                     [str(SCRIPTS / "check-hyp-build.sh"), str(paths.BUILD / name)],
+                     f"hyp-symbols-{name}")
 
 
 def check_results(run, rows):
@@ -218,6 +234,9 @@ def main(argv=None):
                         help="only the QEMU rows whose id (7.3-rust-hardened-max-hvhe) "
                              "matches; implies --only-matrix")
     args = parser.parse_args(argv)
+    # A CI's timeout ends a run with SIGTERM: as for ^C, the boots stop
+    # (kernel_phase's finally) rather than run on in their own sessions.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # Every step is timed from the start of this run (make check sets it).
     os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
     rows = matrix.load()

@@ -202,10 +202,11 @@ def record_path(build_name, cpu, mode):
 
 
 def reference_row(spec):
-    """The row a Rust row is compared with: the C handler of the same tree
-    and profile, CPU max, hVHE or the same KVM-selftest mode; None for a
-    row of a C handler."""
-    if spec["handler"] != "rust":
+    """The row judge() compares a Rust row of a KVM-selftest mode, or a
+    hardened one where pKVM runs, with: the C handler of the same tree and
+    profile, CPU max, hVHE or the same KVM-selftest mode; else None."""
+    if spec["handler"] != "rust" or spec["mode"] not in KVM_MODES and \
+            (spec["profile"] != "hardened" or spec["mode"] in NO_PKVM_MODES):
         return None
     return {"kernel": spec["kernel"], "handler": reference_handler(spec["kernel"]),
             "profile": spec["profile"], "cpu": "max",
@@ -213,14 +214,11 @@ def reference_row(spec):
 
 
 def reference_record(spec):
-    """The record of the boot of spec's reference_row, if it has been
-    booted."""
+    """The record of spec's reference_row, if it has been booted."""
     ref = reference_row(spec)
-    if ref is None:
-        return None
-    path = record_path(variant_name(ref["kernel"], ref["handler"], ref["profile"]),
-                       ref["cpu"], ref["mode"])
-    return json.loads(path.read_text()) if path.is_file() else None
+    path = ref and record_path(variant_name(ref["kernel"], ref["handler"], ref["profile"]),
+                               ref["cpu"], ref["mode"])
+    return json.loads(path.read_text()) if path and path.is_file() else None
 
 
 def is_hotplug(name):

@@ -49,7 +49,7 @@ class Boots(unittest.TestCase):
         return [c.args[0]["row"] for c in recorded.row.call_args_list]
 
     def test_rust_row_waits_for_its_reference(self):
-        stock, rust = row("stock", "hvhe"), row("rust", "hvhe")
+        stock, rust = row("stock", "hvhe", profile="hardened"), row("rust", "hvhe", profile="hardened")
         order = self.run_boots([stock, rust])
         self.assertLess(self.events.index(("end", row_id(stock))),
                         self.events.index(("start", row_id(rust))))
@@ -60,6 +60,51 @@ class Boots(unittest.TestCase):
         order = self.run_boots(rows)
         self.assertEqual(self.most, 2)
         self.assertEqual(order, [row_id(r) for r in rows] + ["not-built"])
+
+    def test_a_rust_row_compared_with_nothing_does_not_wait(self):
+        # Outside the hardened profile and the KVM modes judge() compares
+        # a Rust row with no C row.
+        stock, rust = row("stock", "hvhe"), row("rust", "hvhe")
+        self.run_boots([stock, rust])
+        self.assertLess(self.events.index(("start", row_id(rust))),
+                        self.events.index(("end", row_id(stock))))
+
+    def test_a_failing_boot_is_an_error_row_not_an_exception(self):
+        def broken(r):
+            raise FileNotFoundError("boot.sh")
+        recorded = mock.Mock()
+        pool = boots.Boots(1)
+        with mock.patch.object(boots, "boot", broken), mock.patch.object(boots, "say"):
+            pool.submit(row("stock", "hvhe"))
+            pool.collect(recorded)
+            pool.shutdown()
+        entry = recorded.row.call_args.args[0]
+        self.assertEqual((entry["got"], entry["ok"]), ("ERROR", False))
+        self.assertIn("boot.sh", "; ".join(entry["problems"]))
+
+    def test_finished_rows_are_recorded_before_the_rest(self):
+        recorded = mock.Mock()
+        pool = boots.Boots(1)
+        release = threading.Event()
+
+        def slow(r):
+            if r["mode"] == "nvhe":
+                release.wait(5)
+            return {"row": row_id(r)}
+        with mock.patch.object(boots, "boot", slow):
+            pool.submit(row("stock", "hvhe"))
+            pool.submit(row("stock", "nvhe"))
+            for _ in range(50):
+                pool.flush(recorded)
+                if recorded.row.called:
+                    break
+                time.sleep(0.05)
+            self.assertEqual([c.args[0]["row"] for c in recorded.row.call_args_list],
+                             [row_id(row("stock", "hvhe"))])
+            release.set()
+            pool.collect(recorded)
+            pool.shutdown()
+        self.assertEqual(recorded.row.call_count, 2)
 
     def test_a_rust_row_with_its_reference_not_submitted_does_not_wait(self):
         # --rows can leave the C handler's row out: the Rust row boots,
