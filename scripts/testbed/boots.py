@@ -64,6 +64,19 @@ def kept_log_path(row):
     return paths.BUILD / "check" / f"boot-{row_id(row)}.log"
 
 
+def error_lines(lines):
+    """What the lines' `error: ` lines say, in order."""
+    return [line.strip()[7:] for line in lines if line.startswith("error: ")]
+
+
+def error_entry(row, problems, errors=()):
+    """The record of a row that has no verdict of its own (ERROR)."""
+    return {**{k: row[k] for k in AXES}, "row": row_id(row), "verdict": "ERROR",
+            "got": "ERROR", "expected": row.get("expect"), "why": row.get("why"), "cases": [],
+            "errors": list(errors), "problems": problems, "ok": False,
+            "log": str(kept_log_path(row))}
+
+
 def boot(row):
     """Boots one row with scripts/boot.sh and returns its verdict record,
     boot.sh's output printed and kept in build/check/boot-ROW.log."""
@@ -86,12 +99,9 @@ def boot(row):
         entry = json.loads(path.read_text())
     else:
         # boot.sh stopped before QEMU ran: its own error says why.
-        errors = [line.strip()[7:] for line in output.splitlines()
-                  if line.startswith("error: ")]
-        entry = {k: row[k] for k in AXES}
-        entry.update(row=row_id(row), verdict="ERROR", expected=row["expect"],
-                     why=row["why"], cases=[], errors=errors, problems=errors or
-                     [f"boot.sh exited {status} without a verdict"], ok=False)
+        errors = error_lines(output.splitlines())
+        entry = error_entry(row, errors or [f"boot.sh exited {status} without a verdict"],
+                            errors)
     entry.update(got=entry["verdict"], boot_s=round(time.time() - start),
                  log=str(kept_log), console_log=entry.get("log"))
     if not entry["ok"]:
@@ -124,10 +134,7 @@ class Boots:
             except Exception as e:  # noqa: BLE001 -- a row, not a lost run
                 problem = f"the boot could not be run or read: {type(e).__name__}: {e}"
                 say(f"check: {row_name(row)}: {problem}\n")
-                return {**{k: row[k] for k in AXES}, "row": row_id(row), "why": row.get("why"),
-                        "expected": row.get("expect"), "verdict": "ERROR", "got": "ERROR",
-                        "ok": False, "cases": [], "problems": [problem],
-                        "log": str(kept_log_path(row))}
+                return error_entry(row, [problem])
 
         future = self._pool.submit(run)
         self._by_row[row_id(row)] = future
@@ -153,9 +160,6 @@ class Boots:
             run.row(future.result())
         self._pending.clear()
         self._by_row.clear()
-
-    def shutdown(self):
-        self._pool.shutdown(wait=True)
 
     def stop(self):
         """On an interrupt: no boot starts, and the running ones end."""

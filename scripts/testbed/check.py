@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from . import matrix, results
-from .boots import Boots, row_name, say
+from .boots import Boots, error_lines, row_name, say
 from .axes import AXES, DEBIAN_HAS_RUST, HANDLER_ORDER, PROFILES, row_id, variant_name
 from . import paths
 from .paths import SCRIPTS
@@ -56,7 +56,7 @@ def stream(cmd, log):
 def record_step(run, name, status, lines, seconds, log):
     """One row of the summary: PASS if the command exited 0; its last
     `error:` line is the note."""
-    errors = [line.strip()[7:] for line in lines if line.startswith("error: ")]
+    errors = error_lines(lines)
     entry = run.step(name, status == 0, seconds, log, errors[-1] if errors else "")
     if not entry["ok"]:
         say(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"

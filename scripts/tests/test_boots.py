@@ -45,7 +45,7 @@ class Boots(unittest.TestCase):
                 pool.submit(r)
             pool.add({"row": "not-built"})
             pool.collect(recorded)
-            pool.shutdown()
+            pool.stop()
         return [c.args[0]["row"] for c in recorded.row.call_args_list]
 
     def test_rust_row_waits_for_its_reference(self):
@@ -77,7 +77,7 @@ class Boots(unittest.TestCase):
         with mock.patch.object(boots, "boot", broken), mock.patch.object(boots, "say"):
             pool.submit(row("stock", "hvhe"))
             pool.collect(recorded)
-            pool.shutdown()
+            pool.stop()
         entry = recorded.row.call_args.args[0]
         self.assertEqual((entry["got"], entry["ok"]), ("ERROR", False))
         self.assertIn("boot.sh", "; ".join(entry["problems"]))
@@ -103,7 +103,7 @@ class Boots(unittest.TestCase):
                              [row_id(row("stock", "hvhe"))])
             release.set()
             pool.collect(recorded)
-            pool.shutdown()
+            pool.stop()
         self.assertEqual(recorded.row.call_count, 2)
 
     def test_a_rust_row_with_its_reference_not_submitted_does_not_wait(self):
