@@ -80,7 +80,7 @@ log=$out/$CPU-$MODE.log
 initramfs=$out/$CPU-$MODE.initramfs
 # A verdict is this boot's or none: never an earlier boot's.
 rm -f "$out/$CPU-$MODE.verdict.json"
-read -r cpus memory default_timeout qemu_args < <(testbed machine "$CPU" "$MODE")
+read -r qemu_machine qemu_cpu cpus memory default_timeout qemu_args < <(testbed machine "$CPU" "$MODE")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-$default_timeout}
 read -r -a qemu_extra <<<"$qemu_args"
 
@@ -158,7 +158,7 @@ relay_ktap() {
 		on { print; fflush() }'
 }
 
-machine=(-M "virt,virtualization=on,gic-version=3" -cpu "$CPU" -smp "$cpus" -m "$memory")
+machine=(-M "$qemu_machine" -cpu "$qemu_cpu" -smp "$cpus" -m "$memory")
 kvm=
 case $MODE in
 kvm | kvm-vhe) kvm=$("$PROJECT_ROOT/scripts/kvm-selftests.sh" "$KERNEL") ;;

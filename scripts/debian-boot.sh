@@ -42,6 +42,8 @@ nvhe) mode_cmdline="kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
 *) die "MODE=$MODE: use hvhe or nvhe" ;;
 esac
 need_tool qemu-system-aarch64
+# The machine, CPU model and size the testbed's rows boot with.
+read -r qemu_machine qemu_cpu cpus memory _ < <(testbed machine "$CPU" "$MODE")
 AAVMF=/usr/share/AAVMF
 VIRT_FIRMWARE_VERSION=26.10
 SHIM_LOCK_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
@@ -107,7 +109,7 @@ step "booting Debian's $RELEASE, CPU=$CPU MODE=$MODE, ${KO#"$CACHE_DIR"/} ($log)
 start=$(date +%s)
 set +e
 timeout "${BOOT_TIMEOUT:-600}" qemu-system-aarch64 \
-	-M virt,virtualization=on,gic-version=3 -cpu "$CPU" -smp 2 -m 1G \
+	-M "$qemu_machine" -cpu "$qemu_cpu" -smp "$cpus" -m "$memory" \
 	-display none -monitor none -serial stdio -nic none -no-reboot "${firmware[@]}" \
 	-kernel "$IMAGE" -initrd "$out/initramfs-$name.cpio" \
 	-append "console=ttyAMA0 panic=-1 $mode_cmdline $*" </dev/null 2>&1 |

@@ -108,7 +108,8 @@ def cmd_scan_args(args):
 
 
 def cmd_machine(args):
-    """SMP MEMORY TIMEOUT [QEMU ARGUMENTS...] of a mode, for scripts/boot.sh."""
+    """MACHINE CPU SMP MEMORY TIMEOUT [QEMU ARGUMENTS...] of a CPU and mode,
+    for scripts/boot.sh."""
     print(*qemu_configs.machine(args.cpu, args.mode))
 
 
@@ -209,7 +210,7 @@ def main(argv=None):
     p.add_argument("mode", choices=MODES)
     p.set_defaults(func=cmd_scan_args)
     p = sub.add_parser("machine",
-                       help="QEMU's -smp, -m, the boot's timeout and QEMU's other arguments")
+                       help="QEMU's -M, -cpu, -smp, -m, the boot's timeout and its other arguments")
     p.add_argument("cpu", choices=CPUS)
     p.add_argument("mode", choices=MODES)
     p.set_defaults(func=cmd_machine)

@@ -32,9 +32,14 @@ class Invalid(unittest.TestCase):
 
     def test_every_mode_boots_as_the_data_says(self):
         self.assertEqual(set(axes.MODES), set(qemu_configs.MODES))
+        machine = qemu_configs.MACHINE
         self.assertEqual(qemu_configs.machine("max", "bench"),
-                         (1, "1G", 300, "-icount", "shift=0"))
-        self.assertEqual(qemu_configs.machine("max", "hvhe"), (2, "1G", 300))
+                         (machine, "max,pauth-impdef=on", 1, "1G", 300, "-icount", "shift=0"))
+        self.assertEqual(qemu_configs.machine("cortex-a57", "nvhe"),
+                         (machine, "cortex-a57", 2, "1G", 300))
+
+    def test_every_cpu_has_its_qemu_model(self):
+        self.assertEqual(set(axes.CPUS), set(qemu_configs.QEMU_CPU))
 
 
 if __name__ == "__main__":
