@@ -34,24 +34,24 @@ clippy() {
 }
 
 # What the gates read, as one hash: the rust build's inputs (the key the
-# build cache keeps it under: the tree with the hyp's Rust, the
+# build cache keeps it under, in build.key whether the build was made in
+# this run or taken from the cache: the tree with the hyp's Rust, the
 # configuration, the toolchain, the test modules' sources, the build
-# recipe), this script and the make flags. Empty when the build was made
-# in this run rather than taken from the cache.
+# recipe), this script and the make flags.
 style_key() {
-	local entry
-	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust "$profile" >&2
-	entry=$(testbed cache-entry "$out/build.json")
-	[ -z "$entry" ] ||
-		{ echo "$entry" && cat "$0" "$PROJECT_ROOT/scripts/kbuild.sh"; } | sha256sum | cut -d' ' -f1
+	cat "$out/build.key" "$0" "$PROJECT_ROOT/scripts/kbuild.sh" | sha256sum | cut -d' ' -f1
 }
 
 style() {
 	local modules key
+	# Not inside $(...): a failed build must stop this script.
+	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust "$profile"
+	[ -f "$out/build.key" ] ||
+		die "$out has no build.key after its build; run 'make build KERNEL=$KERNEL HANDLER=rust PROFILE=$profile'"
 	# Like a build, the gates give the same answer on the same inputs:
 	# one that passed is not run again (remove the stamp to run it).
 	key=$(style_key)
-	if [ -n "$key" ] && [ -f "$CACHE_DIR/style/$key" ]; then
+	if [ -f "$CACHE_DIR/style/$key" ]; then
 		step "style: passed before on these sources, tree and toolchain ($CACHE_DIR/style/$key), not checked again"
 		return
 	fi
@@ -61,9 +61,10 @@ style() {
 	# from this tree. A build taken from the cache does not touch the
 	# directory, which may hold another handler's build (measured: then
 	# bindgen's output lacked handle_host_smc and clippy failed on correct
-	# code); an incremental build brings it back. Without a key, style_key
-	# has just made this build there.
-	[ -z "$key" ] || "$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
+	# code); an incremental build brings it back. A build made in this run
+	# has just left it there.
+	[ -z "$(testbed cache-entry "$out/build.json")" ] ||
+		"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	# Checked, not assumed: clippy on correct code fails without them.
 	grep -qx 'CONFIG_NVHE_RUST_HOST_SMC=y' "$objdir/.config" ||
@@ -92,10 +93,8 @@ style() {
 	# Back to objects built by rustc, so that the next build is incremental.
 	kmake arch/arm64/kvm/hyp/nvhe/host_smc.o >/dev/null 2>&1
 	kmake M="$modules" modules >/dev/null 2>&1
-	if [ -n "$key" ]; then
-		mkdir -p "$CACHE_DIR/style"
-		touch "$CACHE_DIR/style/$key"
-	fi
+	mkdir -p "$CACHE_DIR/style"
+	touch "$CACHE_DIR/style/$key"
 }
 
 with_lock "$KERNEL" style
