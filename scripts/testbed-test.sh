@@ -174,6 +174,24 @@ printf 'CONFIG_RUST_IS_AVAILABLE=y\nCONFIG_KVM=y\nCONFIG_VT=y\n' >"$work/on"
 rm -rf "$work"
 echo "ok: '# CONFIG_VT is not set' holds; CONFIG_VT=y after olddefconfig is refused"
 
+# style.sh once built its kernel inside $(...), where errexit does not
+# hold: a failed build went on to the gates, on whatever the object
+# directory held. A copy of the project whose build-kernel.sh fails.
+step "style.sh stops at a failed build"
+work=$(mktemp -d)
+mkdir -p "$work/project/hyp"
+cp -a "$PROJECT_ROOT/scripts" "$work/project/"
+cp -a "$PROJECT_ROOT/hyp/glue" "$work/project/hyp/"
+printf '#!/bin/sh\necho "error: stand-in build failure" >&2\nexit 1\n' \
+	>"$work/project/scripts/build-kernel.sh"
+if PKVM_SMC_CACHE=$work/cache "$work/project/scripts/style.sh" 7.3 >"$work/out" 2>&1; then
+	die "style.sh passed after a failed build"
+fi
+[ "$(cat "$work/out")" = "error: stand-in build failure" ] ||
+	die "style.sh went on after a failed build: $(head -c 600 "$work/out")"
+rm -rf "$work"
+echo "ok: style.sh exits at its build's failure"
+
 step "python unit tests (scripts/tests)"
 python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
 
