@@ -24,6 +24,7 @@ import textwrap
 from pathlib import Path
 
 from testbed import matrix
+from testbed.qemu_configs import MACHINE, QEMU_CPU
 from testbed.axes import variant_name
 
 # The handlers a stable series is judged by: the tree as it is (the
@@ -259,7 +260,8 @@ def main():
     build, kernel, kind = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     lines = [textwrap.fill(
         f"The pkvm-smc-imm testbed builds Debian's linux-source-{kernel} with "
-        "clang (LLVM 19) or GCC, by profile, boots it under QEMU (-M virt,virtualization=on) with "
+        "clang (LLVM 19) or GCC, by profile, boots it under QEMU "
+        f"(-M {MACHINE}; -cpu {' or '.join(QEMU_CPU.values())}) with "
         "kvm-arm.mode=protected, in hVHE and in nVHE, and runs a kselftest that "
         "issues \"smc #imm\" from the host for every non-zero immediate. Its "
         "last runs:", WIDTH, break_on_hyphens=False), ""]

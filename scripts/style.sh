@@ -43,11 +43,14 @@ style_key() {
 }
 
 style() {
-	local modules key
+	local modules key entry
+	# Global: the EXIT trap reads it after style() has returned.
+	started=$(mktemp)
+	trap 'rm -f "$started"' EXIT
 	# Not inside $(...): a failed build must stop this script.
 	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust "$profile"
 	[ -f "$out/build.key" ] ||
-		die "$out has no build.key after its build; run 'make build KERNEL=$KERNEL HANDLER=rust PROFILE=$profile'"
+		die "scripts/build-kernel.sh left no $out/build.key after its build (a defect of the build script)"
 	# Like a build, the gates give the same answer on the same inputs:
 	# one that passed is not run again (remove the stamp to run it).
 	key=$(style_key)
@@ -59,12 +62,17 @@ style() {
 	# profile the matrix builds it in), so that must hold the rust build:
 	# configured with the Rust option, its bindings and Module.symvers made
 	# from this tree. A build taken from the cache does not touch the
-	# directory, which may hold another handler's build (measured: then
-	# bindgen's output lacked handle_host_smc and clippy failed on correct
-	# code); an incremental build brings it back. A build made in this run
-	# has just left it there.
-	[ -z "$(testbed cache-entry "$out/build.json")" ] ||
+	# directory, which may hold another handler's build, a mutant's or a
+	# bisection step's (measured: then bindgen's output lacked
+	# handle_host_smc and clippy failed on correct code), nor does one left
+	# in build/ by an earlier run; an incremental build brings it back.
+	# Only a build the call above made (its build.json newer than the call,
+	# and from no cache entry) has just left the directory as it must be;
+	# in doubt (the same clock tick), it is built again.
+	entry=$(testbed cache-entry "$out/build.json")
+	if [ -n "$entry" ] || [ ! "$out/build.json" -nt "$started" ]; then
 		"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
+	fi
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	# Checked, not assumed: clippy on correct code fails without them.
 	grep -qx 'CONFIG_NVHE_RUST_HOST_SMC=y' "$objdir/.config" ||

@@ -174,23 +174,50 @@ printf 'CONFIG_RUST_IS_AVAILABLE=y\nCONFIG_KVM=y\nCONFIG_VT=y\n' >"$work/on"
 rm -rf "$work"
 echo "ok: '# CONFIG_VT is not set' holds; CONFIG_VT=y after olddefconfig is refused"
 
+# style.sh KERNEL's gates, in a copy of the project whose build-kernel.sh
+# and prepare-tree.sh are stand-ins (the second fails, so that no gate
+# ever reaches a kernel tree): style_with BUILD_SCRIPT, output in
+# $work/out.
+style_with() {
+	rm -rf "$work/project"
+	mkdir -p "$work/project/hyp"
+	cp -a "$PROJECT_ROOT/scripts" "$work/project/"
+	cp -a "$PROJECT_ROOT/hyp/glue" "$work/project/hyp/"
+	printf '#!/bin/sh\n%s\n' "$1" >"$work/project/scripts/build-kernel.sh"
+	printf '#!/bin/sh\necho "error: stand-in prepare-tree.sh" >&2\nexit 1\n' \
+		>"$work/project/scripts/prepare-tree.sh"
+	PKVM_SMC_CACHE=$work/cache "$work/project/scripts/style.sh" 7.3 >"$work/out" 2>&1
+}
+
 # style.sh once built its kernel inside $(...), where errexit does not
 # hold: a failed build went on to the gates, on whatever the object
-# directory held. A copy of the project whose build-kernel.sh fails.
+# directory held.
 step "style.sh stops at a failed build"
 work=$(mktemp -d)
-mkdir -p "$work/project/hyp"
-cp -a "$PROJECT_ROOT/scripts" "$work/project/"
-cp -a "$PROJECT_ROOT/hyp/glue" "$work/project/hyp/"
-printf '#!/bin/sh\necho "error: stand-in build failure" >&2\nexit 1\n' \
-	>"$work/project/scripts/build-kernel.sh"
-if PKVM_SMC_CACHE=$work/cache "$work/project/scripts/style.sh" 7.3 >"$work/out" 2>&1; then
+if style_with 'echo "error: stand-in build failure" >&2; exit 1'; then
 	die "style.sh passed after a failed build"
 fi
 [ "$(cat "$work/out")" = "error: stand-in build failure" ] ||
 	die "style.sh went on after a failed build: $(head -c 600 "$work/out")"
-rm -rf "$work"
 echo "ok: style.sh exits at its build's failure"
+
+# A pass is stamped under the build's key, which build.key holds whether
+# the build was made in this run or taken from the cache: the stamp was
+# once stored for taken builds only, so a run after one that built its
+# kernels ran the gates again. A stand-in build made now, and the stamp
+# a pass on it would have left.
+step "style.sh takes a pass on a build made in this run"
+out=$work/project/build/$(variant_name 7.3 rust "$(work_profile 7.3)")
+made="mkdir -p '$out' && echo KEY >'$out/build.key' && echo '{}' >'$out/build.json'"
+style_with "$made" || true
+mkdir -p "$work/cache/style"
+touch "$work/cache/style/$(cat "$out/build.key" "$work/project/scripts/style.sh" \
+	"$work/project/scripts/kbuild.sh" | sha256sum | cut -d' ' -f1)"
+style_with "$made" || die "style.sh after a build made in this run: $(head -c 600 "$work/out")"
+grep -q '^==> .*style: passed before' "$work/out" ||
+	die "style.sh ran its gates again after a pass on the same build: $(head -c 600 "$work/out")"
+rm -rf "$work"
+echo "ok: a pass on a build made in this run is not checked again"
 
 step "python unit tests (scripts/tests)"
 python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"

@@ -10,15 +10,18 @@ from .axes import CPU_HAS_VHE
 MACHINE = "virt,virtualization=on,gic-version=3"
 # QEMU's -cpu for each CPU of the matrix. max computes its pointer
 # authentication codes with QEMU's IMPLEMENTATION DEFINED algorithm rather
-# than the architected QARMA5, as Linaro's TuxRun boots arm64 kernels:
-# QEMU's documentation (docs/system/arm/cpu-features.rst, pauth-impdef)
-# calls QARMA "quite slow to emulate", and a hardened kernel signs and
-# authenticates the return address of every non-leaf function, at EL1 and
-# at EL2. Measured at 28ff7d6, one after the other: 7.3-rust-hardened max
-# hvhe 15.7 s against 7.4 s, max kvm 48.4 s against 9.5 s. The kernel and
-# pKVM run the same PAC instructions and switch the same keys under either
-# algorithm; only the capability cpufeature reports differs ("Address
-# authentication (IMP DEF algorithm)"), and no path under test reads it.
+# than the architected QARMA5, as Linaro's TuxRun and LKFT boot arm64
+# kernels: QEMU's documentation (docs/system/arm/cpu-features.rst,
+# pauth-impdef) calls QARMA "quite slow to emulate", and a hardened kernel
+# signs and authenticates the return address of every non-leaf function,
+# at EL1 and at EL2. Measured at 28ff7d6, one after the other:
+# 7.3-rust-hardened max hvhe 15.7 s against 7.4 s, max kvm 48.4 s against
+# 9.5 s. The kernel and pKVM run the same PAC instructions and switch the
+# same keys under either algorithm. What differs is ID_AA64ISAR1_EL1 (API
+# and GPI instead of APA and GPA, for the host and for KVM's guests) and so
+# the capabilities cpufeature reports ("Address authentication (IMP DEF
+# algorithm)"): this project reads none of them, and the kernel's readers
+# (its PAC key setup, the dynamic SCS check) take APA, API and APA3 alike.
 QEMU_CPU = {"max": "max,pauth-impdef=on", "neoverse-n1": "neoverse-n1",
             "cortex-a57": "cortex-a57"}
 MEMORY = "1G"
@@ -87,8 +90,8 @@ MODES = {
     # needed when destroying the stage-2 page-tables"): 2^22 steps at
     # -cpu max's 52 bits (about a minute a program under TCG when the
     # hardened kernel's pointer authentication used QARMA5, before
-    # QEMU_CPU), against 2^18 at the 48 bits arm64.nolva leaves. Neither the SMC paths nor the tests' own
-    # VMs (40-bit IPA) depend on it.
+    # QEMU_CPU), against 2^18 at the 48 bits arm64.nolva leaves. Neither
+    # the SMC paths nor the tests' own VMs (40-bit IPA) depend on it.
     "kvm": {
         "cmdline": "kvm-arm.mode=protected arm64.nolva",
         "proof": "Protected hVHE mode initialized successfully",

@@ -41,6 +41,13 @@ class Invalid(unittest.TestCase):
     def test_every_cpu_has_its_qemu_model(self):
         self.assertEqual(set(axes.CPUS), set(qemu_configs.QEMU_CPU))
 
+    def test_machine_fields_are_words(self):
+        # boot.sh and debian-boot.sh split them with read -r.
+        for cpu in axes.CPUS:
+            for mode in axes.MODES:
+                for field in qemu_configs.machine(cpu, mode):
+                    self.assertRegex(str(field), r"^\S+$", (cpu, mode))
+
 
 if __name__ == "__main__":
     unittest.main()
