@@ -43,10 +43,7 @@ style_key() {
 }
 
 style() {
-	local modules key entry
-	# Global: the EXIT trap reads it after style() has returned.
-	started=$(mktemp)
-	trap 'rm -f "$started"' EXIT
+	local modules key
 	# Not inside $(...): a failed build must stop this script.
 	"$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" rust "$profile"
 	[ -f "$out/build.key" ] ||
@@ -61,18 +58,15 @@ style() {
 	# Clippy rebuilds objects of the kernel's object directory (the first
 	# profile the matrix builds it in), so that must hold the rust build:
 	# configured with the Rust option, its bindings and Module.symvers made
-	# from this tree. A build taken from the cache does not touch the
-	# directory, which may hold another handler's build, a mutant's or a
-	# bisection step's (measured: then bindgen's output lacked
-	# handle_host_smc and clippy failed on correct code), nor does one left
-	# in build/ by an earlier run; an incremental build brings it back.
-	# Only a build the call above made (its build.json newer than the call,
-	# and from no cache entry) has just left the directory as it must be;
-	# in doubt (the same clock tick), it is built again.
-	entry=$(testbed cache-entry "$out/build.json")
-	if [ -n "$entry" ] || [ ! "$out/build.json" -nt "$started" ]; then
+	# from this tree. The directory may hold another handler's build, a
+	# mutant's or a bisection step's (measured: then bindgen's output
+	# lacked handle_host_smc and clippy failed on correct code) when the
+	# build was taken from the cache or left in build/ by an earlier run.
+	# Its vmlinux says which: each link has its own build number and time,
+	# so the same bytes as the build's vmlinux mean the directory holds that
+	# build; otherwise an incremental build brings it back.
+	cmp -s "$objdir/vmlinux" "$out/vmlinux" ||
 		"$PROJECT_ROOT/scripts/build-kernel.sh" --rebuild "$KERNEL" rust "$profile"
-	fi
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" "$KERNEL" rust)
 	# Checked, not assumed: clippy on correct code fails without them.
 	grep -qx 'CONFIG_NVHE_RUST_HOST_SMC=y' "$objdir/.config" ||

@@ -216,8 +216,27 @@ touch "$work/cache/style/$(cat "$out/build.key" "$work/project/scripts/style.sh"
 style_with "$made" || die "style.sh after a build made in this run: $(head -c 600 "$work/out")"
 grep -q '^==> .*style: passed before' "$work/out" ||
 	die "style.sh ran its gates again after a pass on the same build: $(head -c 600 "$work/out")"
-rm -rf "$work"
 echo "ok: a pass on a build made in this run is not checked again"
+
+# The gates run in the object directory, which must hold the rust build:
+# it is built again unless the directory's vmlinux is the build's.
+step "style.sh builds again when the object directory holds another build"
+objdir=$work/cache/obj/7.3-$(work_profile 7.3)
+# gates VMLINUX: the build calls style.sh makes when the object directory
+# links VMLINUX and the build's vmlinux is "rust".
+gates() {
+	rm -rf "$work/cache/style" "$work/calls"
+	mkdir -p "$objdir"
+	echo "$1" >"$objdir/vmlinux"
+	style_with "$made && echo rust >'$out/vmlinux' && echo \"\$*\" >>'$work/calls'" || true
+	tr '\n' ';' <"$work/calls"
+}
+[ "$(gates rust)" = "7.3 rust gcc;" ] ||
+	die "style.sh built again over the build it needs: $(gates rust)"
+[ "$(gates mutant)" = "7.3 rust gcc;--rebuild 7.3 rust gcc;" ] ||
+	die "style.sh ran its gates over another build: $(gates mutant)"
+rm -rf "$work"
+echo "ok: rebuilt over a mutant's vmlinux, not over the build's own"
 
 step "python unit tests (scripts/tests)"
 python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
