@@ -45,12 +45,13 @@ mutant_files() {
 	sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
 }
 
-# host_verdict PATCH: "killed: TEST..." when cargo test fails with the
-# mutant, "survived" when it passes, "n/a" when the mutant is outside the
-# host-tested policy.
+# host_verdict LABEL PATCH: "killed: TEST..." when cargo test fails with
+# the mutant, "survived" when it passes, "n/a" when the mutant is outside
+# the host-tested policy. Like every file of a mutant's checks, its crate
+# and log are named by LABEL.
 host_verdict() {
-	local patch=$1 crate log
-	crate=$work/hyp-$(basename "$patch" .patch)
+	local label=$1 patch=$2
+	local crate=$work/$label.hyp log=$work/$label.cargo.log
 	if ! mutant_files "$patch" | grep -qx host_smc_policy.rs; then
 		echo "n/a (EL2 glue, not host-testable)"
 		return
@@ -59,7 +60,6 @@ host_verdict() {
 	cp -r "$PROJECT_ROOT/hyp" "$crate"
 	rm -rf "$crate/target"
 	patch -d "$crate" -p1 -s <"$patch"
-	log=$crate.cargo.log
 	if CARGO_TARGET_DIR=$CACHE_DIR/cargo-target-mutants \
 		cargo test --release --manifest-path "$crate/Cargo.toml" >"$log" 2>&1; then
 		echo "survived"
@@ -93,13 +93,13 @@ build_mutant() {
 	built_name=$name built_mode=$mode
 }
 
-# guest_verdict NAME MODE: the boot's verdict and the failed cases, by
-# name, from boot.sh's verdict record.
+# guest_verdict LABEL NAME MODE: the boot's verdict and the failed cases,
+# by name, from boot.sh's verdict record.
 guest_verdict() {
-	local name=$1 mode=$2
+	local label=$1 name=$2 mode=$3
 	"$PROJECT_ROOT/scripts/boot.sh" --build "$name" --default-params --load-timeout "$LOAD_TIMEOUT" \
 		"$KERNEL" rust "$PROFILE" max "$mode" \
-		>"$work/boot-$name.log" 2>&1 || true
+		>"$work/$label.boot.log" 2>&1 || true
 	testbed killers "$BUILD_ROOT/$name/max-$mode.verdict.json"
 }
 
@@ -139,12 +139,12 @@ start_checks() {
 		if [ -n "$host" ]; then
 			echo "$host"
 		else
-			with_lock cargo-target-mutants host_verdict "$patch"
+			with_lock cargo-target-mutants host_verdict "$label" "$patch"
 		fi >"$work/$label.host"
-		guest_verdict "$name" "$mode" >"$work/$label.guest"
+		guest_verdict "$label" "$name" "$mode" >"$work/$label.guest"
 	) &
 	checks_pids+=("$!")
-	checks_labels+=("$label" "$work/boot-$name.log")
+	checks_labels+=("$label")
 	set +m
 }
 
@@ -161,17 +161,16 @@ stop_checks() {
 # finish_checks: the oldest running checks' verdicts, when they are done;
 # a failure to run them stops the run.
 finish_checks() {
-	local host guest pid label boot_log
+	local host guest label=${checks_labels[0]:-} status=0
 	[ ${#checks_pids[@]} -gt 0 ] || return 0
-	pid=${checks_pids[0]} label=${checks_labels[0]} boot_log=${checks_labels[1]}
 	# Still listed while it runs: an interrupted wait must stop it too.
-	if ! wait "$pid"; then
-		checks_pids=("${checks_pids[@]:1}")
-		tail -n 20 "$work/hyp-$label.cargo.log" "$boot_log" >&2 2>/dev/null || true
+	wait "${checks_pids[0]}" || status=$?
+	checks_pids=("${checks_pids[@]:1}")
+	checks_labels=("${checks_labels[@]:1}")
+	if [ "$status" -ne 0 ]; then
+		tail -n 20 "$work/$label.cargo.log" "$work/$label.boot.log" >&2 2>/dev/null || true
 		die "the checks of mutant $label failed to run (the end of their logs above)"
 	fi
-	checks_pids=("${checks_pids[@]:1}")
-	checks_labels=("${checks_labels[@]:2}")
 	host=$(cat "$work/$label.host")
 	guest=$(cat "$work/$label.guest")
 	echo "mutant $label: host tests: $host"
