@@ -10,9 +10,13 @@
 # The cache keeps the newest builds.
 KEEP_BUILDS=80
 
-# cache_has KEY: whether the cache holds a finished build under KEY.
+# cache_has KEY [--remake-checked]: whether the cache holds a finished
+# build under KEY; with --remake-checked, one whose hyp build-kernel.sh
+# made a second time, finding nothing to remake.
 cache_has() {
-	[ -f "$CACHE_DIR/builds/$1/build.json" ]
+	local record=$CACHE_DIR/builds/$1/build.json
+	[ -f "$record" ] || return 1
+	[ "${2:-}" != --remake-checked ] || testbed remake-checked "$record"
 }
 
 # cache_take KEY OUT: OUT becomes a copy of the cached build KEY, its

@@ -26,6 +26,10 @@
 #                      holds this build: for callers that go on working in
 #                      the object directory (scripts/style.sh), which a
 #                      cache hit leaves as the last real build left it
+#   --no-remake-check  skip the second make of the hyp's directory that
+#                      must remake nothing (check_hyp_quiescent): make
+#                      qemu's edit loop (scripts/qemu.sh), where it would
+#                      add a fifth to each build; every other build checks
 set -euo pipefail
 # A command that fails inside $(...) fails the build too: the build key is
 # made of many (a key without one of its parts would take another build's
@@ -34,12 +38,13 @@ shopt -s inherit_errexit
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--vmlinux-only] [--rebuild] KERNEL HANDLER [PROFILE]"
+usage="usage: build-kernel.sh [--patches LIST] [--mutant PATCH] [--kvm-mutant PATCH] [--rust-option y|n] [--into NAME] [--vmlinux-only] [--rebuild] [--no-remake-check] KERNEL HANDLER [PROFILE]"
 tree_args=()
 rust_option=
 into=
 mutant=
 use_cache=true
+remake_check=true
 # What make builds: a kernel, or (--vmlinux-only) just its link.
 targets=(Image modules)
 # A kernel, with its modules and kselftest, rather than vmlinux alone
@@ -51,6 +56,11 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild)
 		use_cache=false
+		shift
+		continue
+		;;
+	--no-remake-check)
+		remake_check=false
 		shift
 		continue
 		;;
@@ -167,7 +177,7 @@ build_kselftest() {
 
 # What the boots, the audit and the reports read, with how it was built.
 snapshot() {
-	local nvhe=$objdir/arch/arm64/kvm/hyp/nvhe file lto=false
+	local nvhe=$objdir/arch/arm64/kvm/hyp/nvhe file lto=false remake_checked=$remake_check
 	! full_build ||
 		cp "$objdir/arch/arm64/boot/Image" "$objdir/usr/gen_init_cpio" "$out/"
 	cp "$objdir/vmlinux" "$objdir/System.map" "$objdir/.config" \
@@ -180,9 +190,11 @@ snapshot() {
 	if [ "$rust_option" = y ] && [ "$(head -c 2 "$nvhe/host_smc.o")" = BC ]; then
 		lto=true
 	fi
+	# Without the Rust handler's rules there is nothing to check.
+	[ "$rust_option" = y ] || remake_checked=true
 	testbed build-record --out "$out/build.json" --kernel "$KERNEL" \
 		--handler "$HANDLER" --profile "$PROFILE" --rust-option "$rust_option" \
-		--lto "$lto" --mutant "${mutant##*/}" \
+		--lto "$lto" --mutant "${mutant##*/}" --remake-checked "$remake_checked" \
 		--rust-toolchain "$KERNEL_RUST_TOOLCHAIN" --seconds $((SECONDS - build_start))
 	if full_build; then
 		step "built $out: Image, vmlinux, kvm_nvhe.o, kselftest/ ($(find "$out/kselftest" -name '*.ko' -printf '%f ' | sed 's/ $//'))"
@@ -230,10 +242,13 @@ trap 'rm -rf "$stage"' EXIT
 check_toolchain
 choose_rust_option
 build() {
-	local key tree_hash
+	local key tree_hash checked=()
 	tree_hash=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	key=$(build_key)
-	if $use_cache && cache_has "$key"; then
+	# A build that checks takes from the cache only a build that was
+	# checked: not one of make qemu's (--no-remake-check).
+	! $remake_check || checked=(--remake-checked)
+	if $use_cache && cache_has "$key" "${checked[@]}"; then
 		cache_take "$key" "$out"
 		step "$name: unchanged since a build in the cache ($CACHE_DIR/builds/$key), not rebuilt"
 		return
@@ -243,7 +258,7 @@ build() {
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --from-stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	configure
 	build_kernel
-	check_hyp_quiescent
+	! $remake_check || check_hyp_quiescent
 	! full_build || build_kselftest
 	snapshot
 	cache_put "$key" "$out"

@@ -27,11 +27,13 @@ BUSYBOX_DIR=$CACHE_DIR/busybox
 
 installed_something=false
 
+# One dpkg-query for them all (it exits 1 when one is unknown to dpkg):
+# make qemu runs this check before every build.
 missing_debian_packages() {
-	local pkg
+	local pkg status
+	status=$'\n'$(dpkg-query -W -f='${Package} ${Status}\n' "${DEBIAN_PACKAGES[@]}" 2>/dev/null || true)$'\n'
 	for pkg in "${DEBIAN_PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
-			grep -q '^install ok installed$' || echo "$pkg"
+		[[ $status == *$'\n'"$pkg install ok installed"$'\n'* ]] || echo "$pkg"
 	done
 }
 
@@ -50,11 +52,11 @@ install_debian_packages() {
 # The kernels' Rust toolchain (KERNEL_RUST_TOOLCHAIN, scripts/kbuild.sh), with
 # what Kbuild needs of it: the standard library's sources, rustfmt, clippy.
 install_kernel_rust() {
-	local component missing=()
+	local component installed missing=()
 	need_tool rustup
+	installed=$(rustup component list --toolchain "$KERNEL_RUST_TOOLCHAIN" --installed 2>/dev/null || true)
 	for component in rust-src rustfmt clippy; do
-		rustup component list --toolchain "$KERNEL_RUST_TOOLCHAIN" --installed 2>/dev/null |
-			grep -q "^$component" || missing+=("$component")
+		grep -q "^$component" <<<"$installed" || missing+=("$component")
 	done
 	[ ${#missing[@]} -eq 0 ] && return
 	step "installing Rust $KERNEL_RUST_TOOLCHAIN with ${missing[*]} (rustup)"

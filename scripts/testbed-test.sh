@@ -66,6 +66,27 @@ grep -q 'stand-in: No space left' "$work/err" || die "cache_take with a failing 
 rm -rf "$work"
 echo "ok: build/NAME/ made in a fresh clone, marked from the cache, left alone when taken again; a copy that fails fails the take"
 
+# make qemu skips the second make of the hyp that must remake nothing
+# (build-kernel.sh --no-remake-check); a build that checks must not take
+# such a build from the cache, and takes one recorded before the field.
+step "a build that checks its hyp's rules does not take make qemu's from the cache"
+work=$(mktemp -d)
+mkdir -p "$work/builds/QEMU" "$work/builds/OLD"
+testbed build-record --out "$work/builds/QEMU/build.json" --kernel 7.3 --handler rust \
+	--profile gcc --rust-option y --lto false --rust-toolchain 1.86.0 --seconds 1 \
+	--remake-checked false
+printf '{"kernel": "7.3", "from_cache": null}\n' >"$work/builds/OLD/build.json"
+# has KEY [--remake-checked]: cache_has from the stand-in cache.
+has() {
+	PKVM_SMC_CACHE=$work bash -c '. "$1/scripts/lib.sh"; . "$1/scripts/build-cache.sh"
+		shift; cache_has "$@"' has "$PROJECT_ROOT" "$@"
+}
+has QEMU || die "cache_has: make qemu's build is not there for make qemu"
+! has QEMU --remake-checked || die "cache_has --remake-checked took a build that skipped the check"
+has OLD --remake-checked || die "cache_has --remake-checked refused a build recorded before the field"
+rm -rf "$work"
+echo "ok: make qemu's unchecked build serves make qemu only"
+
 # A run killed in the middle of a git command (a session's end, ^C) left
 # index.lock in the series' scratch repository, and every later make
 # patches and make check failed on it until it was removed by hand.
@@ -238,7 +259,7 @@ rm -rf "$work"
 echo "ok: rebuilt over a mutant's vmlinux, not over the build's own"
 
 step "python unit tests (scripts/tests)"
-python3 -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
+"$PYTHON3" -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
 
 # A QEMU that cannot start must say so, not read as a kernel that booted
 # without pKVM: boot.sh against a stand-in build and a QEMU that fails.

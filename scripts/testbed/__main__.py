@@ -143,7 +143,8 @@ def cmd_build_record(args):
     record = {"kernel": args.kernel, "handler": args.handler, "profile": args.profile,
               "rust_option": args.rust_option == "y", "lto": args.lto == "true",
               "mutant": args.mutant or None, "rust_toolchain": args.rust_toolchain,
-              "seconds": args.seconds, "from_cache": None}
+              "seconds": args.seconds, "from_cache": None,
+              "remake_checked": args.remake_checked == "true"}
     with open(args.out, "w") as f:
         json.dump(record, f, indent=1)
 
@@ -156,6 +157,14 @@ def cmd_from_cache(args):
     record["from_cache"] = args.entry
     with open(args.record, "w") as f:
         json.dump(record, f, indent=1)
+
+
+def cmd_remake_checked(args):
+    """Exits 0 if a build.json's build passed the second make of its hyp
+    that must remake nothing (scripts/build-kernel.sh), 1 if that was
+    skipped (make qemu). A record older than the field had the check."""
+    with open(args.record) as f:
+        sys.exit(0 if json.load(f).get("remake_checked", True) else 1)
 
 
 def cmd_cache_entry(args):
@@ -230,12 +239,16 @@ def main(argv=None):
     for opt in ("out", "kernel", "handler", "profile", "rust-option", "lto", "mutant",
                 "rust-toolchain"):
         p.add_argument(f"--{opt}", required=opt != "mutant", default="")
+    p.add_argument("--remake-checked", choices=("true", "false"), default="true")
     p.add_argument("--seconds", type=int, required=True)
     p.set_defaults(func=cmd_build_record)
     p = sub.add_parser("from-cache", help="mark a build.json taken from the cache")
     p.add_argument("record")
     p.add_argument("entry")
     p.set_defaults(func=cmd_from_cache)
+    p = sub.add_parser("remake-checked", help=cmd_remake_checked.__doc__.split("\n")[0])
+    p.add_argument("record")
+    p.set_defaults(func=cmd_remake_checked)
     p = sub.add_parser("cache-entry", help=cmd_cache_entry.__doc__.split("\n")[0])
     p.add_argument("record")
     p.set_defaults(func=cmd_cache_entry)
