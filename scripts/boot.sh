@@ -187,7 +187,7 @@ if [ -n "$scan_args" ]; then
 	exec 7<>"$scan.fifo" 9<"$scan.fifo" 8>"$scan.fifo"
 	exec 7<&-
 	# shellcheck disable=SC2086 # scan-args prints a list of options
-	"$PYTHON3" "$PROJECT_ROOT/scripts/qemu_int_scan.py" $scan_args \
+	"$PKVM_SMC_PYTHON" "$PROJECT_ROOT/scripts/qemu_int_scan.py" $scan_args \
 		--tail-out "$scan.tail" --json-out "$scan.json" - \
 		<&9 9<&- >"$scan.txt" 2>&1 8>&- &
 	scan_pid=$!

@@ -257,6 +257,12 @@ build() {
 	mkdir -p "$out"
 	tree=$("$PROJECT_ROOT/scripts/prepare-tree.sh" --from-stage "$stage" "${tree_args[@]}" "$KERNEL" "$HANDLER")
 	configure
+	# The check must follow a make that built the hyp's Rust, as it did
+	# after an edit: the object directory may hold this build already (made
+	# by make qemu, which skipped the check), and then nothing is built.
+	if $remake_check && [ "$rust_option" = y ]; then
+		rm -f "$objdir/arch/arm64/kvm/hyp/nvhe/host_smc.o"
+	fi
 	build_kernel
 	! $remake_check || check_hyp_quiescent
 	! full_build || build_kselftest

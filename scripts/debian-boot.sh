@@ -79,7 +79,7 @@ uefi_vars() {
 	[ -f "$AAVMF/AAVMF_VARS.ms.fd" ] || die "$AAVMF/AAVMF_VARS.ms.fd missing: apt-get install qemu-efi-aarch64 (make deps)"
 	if ! "$venv/bin/virt-fw-vars" --help >/dev/null 2>&1; then
 		step "installing virt-firmware $VIRT_FIRMWARE_VERSION into $venv"
-		"$PYTHON3" -m venv "$venv"
+		"$PKVM_SMC_PYTHON" -m venv "$venv"
 		"$venv/bin/pip" install -q "virt-firmware==$VIRT_FIRMWARE_VERSION"
 	fi
 	key=$(cat "$MOK_DER" "$AAVMF/AAVMF_VARS.ms.fd" | sha256sum | cut -c1-16)
@@ -90,7 +90,7 @@ uefi_vars() {
 		"$venv/bin/virt-fw-vars" -i "$AAVMF/AAVMF_VARS.ms.fd" -o "$tmp/vars.fd" \
 			--distro-keys debian --add-mok "$SHIM_LOCK_GUID" "$tmp/mok.pem" --secure-boot \
 			--output-json "$tmp/vars.json" 2>/dev/null
-		"$PYTHON3" "$PROJECT_ROOT/scripts/uefi-moklist-rt.py" "$tmp/vars.json" "$tmp/rt.json"
+		"$PKVM_SMC_PYTHON" "$PROJECT_ROOT/scripts/uefi-moklist-rt.py" "$tmp/vars.json" "$tmp/rt.json"
 		mkdir -p "$STATE/uefi"
 		"$venv/bin/virt-fw-vars" -i "$tmp/vars.fd" -o "$vars.partial" --set-json "$tmp/rt.json" 2>/dev/null
 		mv "$vars.partial" "$vars"

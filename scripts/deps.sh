@@ -28,12 +28,17 @@ BUSYBOX_DIR=$CACHE_DIR/busybox
 installed_something=false
 
 # One dpkg-query for them all (it exits 1 when one is unknown to dpkg):
-# make qemu runs this check before every build.
+# make qemu runs this check before every build. A package counts by its
+# name or its name with the architecture (libc6:amd64), held or not.
 missing_debian_packages() {
-	local pkg status
-	status=$'\n'$(dpkg-query -W -f='${Package} ${Status}\n' "${DEBIAN_PACKAGES[@]}" 2>/dev/null || true)$'\n'
+	local pkg binary name status
+	local -A installed=()
+	while read -r binary name status; do
+		[ "$status" != installed ] || installed[$binary]=1 installed[$name]=1
+	done < <(dpkg-query -W -f='${binary:Package} ${Package} ${db:Status-Status}\n' \
+		"${DEBIAN_PACKAGES[@]}" 2>/dev/null || true)
 	for pkg in "${DEBIAN_PACKAGES[@]}"; do
-		[[ $status == *$'\n'"$pkg install ok installed"$'\n'* ]] || echo "$pkg"
+		[ -n "${installed[$pkg]:-}" ] || echo "$pkg"
 	done
 }
 

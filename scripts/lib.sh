@@ -13,20 +13,22 @@ SCRIPT_START=${PKVM_SMC_START:-${SCRIPT_START:-$(date +%s)}}
 . "$PROJECT_ROOT/scripts/kbuild.sh"
 export PROJECT_ROOT CACHE_DIR BUILD_ROOT LLVM_SUFFIX SCRIPT_START KERNEL_RUST_TOOLCHAIN
 
-# The testbed's Python (PYTHON3, as Kbuild names it): the python3 on PATH,
-# resolved once to its executable and exported to the scripts this one
-# runs. A version manager's shim first on PATH (pyenv's) is a shell script
-# that takes a tenth of a second a call, and make qemu calls Python about
-# twenty times.
-if [ -z "${PYTHON3:-}" ]; then
-	PYTHON3=$(python3 -c 'import sys; print(sys.executable)')
+# The testbed's Python: the python3 on PATH, resolved once to its
+# executable and exported to the scripts this one runs (make check's
+# runner exports itself). A version manager's shim first on PATH (pyenv's)
+# is a shell script that takes a tenth of a second a call, and make qemu
+# calls Python 17 times. Only an absolute path is taken from the
+# environment; without python3 (make deps installs it) the name stays.
+if [[ ${PKVM_SMC_PYTHON:-} != /* ]] || [ ! -x "$PKVM_SMC_PYTHON" ]; then
+	PKVM_SMC_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) ||
+		PKVM_SMC_PYTHON=python3
 fi
-export PYTHON3
+export PKVM_SMC_PYTHON
 
 # The testbed's Python package (scripts/testbed/): the QEMU command line
 # and exception-log checks of each mode, the verdict, make check.
 testbed() {
-	PYTHONPATH=$PROJECT_ROOT/scripts "$PYTHON3" -m testbed "$@"
+	PYTHONPATH=$PROJECT_ROOT/scripts "$PKVM_SMC_PYTHON" -m testbed "$@"
 }
 
 die() {

@@ -217,14 +217,14 @@ check_kvmarm_apply() {
 		"baseline..series-$((${#series_kinds[@]} - 1))"
 	apply_json=$CACHE_DIR/series/$KERNEL.apply.json
 	mkdir -p "${apply_json%/*}"
-	report=$("$PYTHON3" "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" \
+	report=$("$PKVM_SMC_PYTHON" "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" \
 		"$apply_json" "$mail"/*.patch) || {
 		rm -rf "$mail"
 		die "the apply check could not run (see above); fix ${kvmarm_base#"$PROJECT_ROOT"/}"
 	}
 	rm -rf "$mail"
 	printf '%s\n' "$report"
-	if "$PYTHON3" "$series_mail" applies "$apply_json"; then
+	if "$PKVM_SMC_PYTHON" "$series_mail" applies "$apply_json"; then
 		base_commit=$(sed -n 's/^commit[[:space:]]*//p' "$kvmarm_base")
 	fi
 	apply_report=$report
@@ -237,7 +237,7 @@ apply_report=
 check_output() {
 	local i
 	for i in "${!series_kinds[@]}"; do
-		"$PYTHON3" "$series_mail" check-out "$(series_out "$i")" "${series_kinds[i]}" \
+		"$PKVM_SMC_PYTHON" "$series_mail" check-out "$(series_out "$i")" "${series_kinds[i]}" \
 			${base_commit:+"$base_commit"} ||
 			die "build/patches/$KERNEL: the series ${series_dirs[i]} is not what a ${series_kinds[i]} series may be (see above)"
 	done
@@ -255,9 +255,9 @@ check_mailed_apply() {
 		mailed+=("$patch")
 	done < <(find "$out" -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | sort)
 	json=$CACHE_DIR/series/$KERNEL.apply-mailed.json
-	"$PYTHON3" "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" "$json" \
+	"$PKVM_SMC_PYTHON" "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" "$json" \
 		"${mailed[@]}" >/dev/null ||
 		die "the apply check of build/patches/$KERNEL could not run (see above)"
-	[ "$("$PYTHON3" "$series_mail" status "$json")" = "$("$PYTHON3" "$series_mail" status "$apply_json")" ] ||
-		die "build/patches/$KERNEL: the mailed patches do not give the apply check's result ($("$PYTHON3" "$series_mail" status "$json") against $("$PYTHON3" "$series_mail" status "$apply_json")); see $json"
+	[ "$("$PKVM_SMC_PYTHON" "$series_mail" status "$json")" = "$("$PKVM_SMC_PYTHON" "$series_mail" status "$apply_json")" ] ||
+		die "build/patches/$KERNEL: the mailed patches do not give the apply check's result ($("$PKVM_SMC_PYTHON" "$series_mail" status "$json") against $("$PKVM_SMC_PYTHON" "$series_mail" status "$apply_json")); see $json"
 }

@@ -81,7 +81,7 @@ base_text() {
 	pristine=$(pristine_tree 2>/dev/null)
 	text="Built and booted on Debian's linux-source-$KERNEL $(cat "$pristine/.debian-version") (Linux $(make -s -C "$pristine" kernelversion) with Debian's changes), the tree the testbed builds."
 	if [ -n "$apply_json" ]; then
-		text+=" $("$PYTHON3" "$series_mail" base-text "$apply_json")"
+		text+=" $("$PKVM_SMC_PYTHON" "$series_mail" base-text "$apply_json")"
 	else
 		text+=" It was not checked against an upstream tree, and has no base-commit; Debian's tree is no upstream commit. Before it is sent to be applied, it must be rebased onto the current linux-$KERNEL.y and checked there."
 	fi
@@ -116,7 +116,7 @@ cover_text() {
 		fi
 		rm -f "$BUILD_ROOT/audit-$KERNEL.json.new"
 	fi
-	results=$("$PYTHON3" "$PROJECT_ROOT/scripts/series-results.py" "$BUILD_ROOT" "$KERNEL" "$kind")
+	results=$("$PKVM_SMC_PYTHON" "$PROJECT_ROOT/scripts/series-results.py" "$BUILD_ROOT" "$KERNEL" "$kind")
 	base=$(base_text "$i")
 	text=${text//@TREE@/$tree_part}
 	text=${text//@RESULTS@/$results}

@@ -8,6 +8,18 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# make deps installs python3, and sources lib.sh first: lib.sh once died
+# there resolving python3 (exit 127) on a machine without it.
+step "lib.sh on a machine without python3"
+work=$(mktemp -d)
+for tool in bash dirname date; do ln -s "$(command -v "$tool")" "$work/"; done
+# shellcheck disable=SC2016 # the inner bash expands them
+got=$(env -u PKVM_SMC_PYTHON PATH="$work" "$work/bash" -c \
+	'. "$1/scripts/lib.sh" && echo "$PKVM_SMC_PYTHON"' lib "$PROJECT_ROOT" 2>&1 || true)
+[ "$got" = python3 ] || die "lib.sh without python3: $got"
+rm -rf "$work"
+echo "ok: lib.sh without python3 leaves the name for make deps to install"
+
 # An interrupted copy of a kernel tree must not be taken for a tree: the
 # next run starts the copy over (it used to nest the source inside the
 # leftover and stamp that as complete).
@@ -259,7 +271,7 @@ rm -rf "$work"
 echo "ok: rebuilt over a mutant's vmlinux, not over the build's own"
 
 step "python unit tests (scripts/tests)"
-"$PYTHON3" -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
+"$PKVM_SMC_PYTHON" -m unittest discover -s "$PROJECT_ROOT/scripts/tests"
 
 # A QEMU that cannot start must say so, not read as a kernel that booted
 # without pKVM: boot.sh against a stand-in build and a QEMU that fails.

@@ -239,8 +239,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # Every step is timed from the start of this run (make check sets it).
     os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
-    # The scripts' Python is this one (scripts/lib.sh: PYTHON3).
-    os.environ.setdefault("PYTHON3", sys.executable)
+    # The scripts' Python is this one (scripts/lib.sh).
+    os.environ["PKVM_SMC_PYTHON"] = sys.executable
     rows = matrix.load()
     kernels = args.kernels.split()
     if args.rows:
