@@ -249,7 +249,7 @@ check_output() {
 # The apply check's result must be that of the files written, which are
 # what is sent: the check before them formatted the same commits.
 check_mailed_apply() {
-	local mailed=() patch json
+	local mailed=() patch json got want
 	[ -n "$apply_json" ] || return 0
 	while IFS= read -r patch; do
 		mailed+=("$patch")
@@ -258,6 +258,8 @@ check_mailed_apply() {
 	"$PKVM_SMC_PYTHON" "$series_mail" apply-check "$kvmarm_base" "$CACHE_DIR/kvmarm" "$json" \
 		"${mailed[@]}" >/dev/null ||
 		die "the apply check of build/patches/$KERNEL could not run (see above)"
-	[ "$("$PKVM_SMC_PYTHON" "$series_mail" status "$json")" = "$("$PKVM_SMC_PYTHON" "$series_mail" status "$apply_json")" ] ||
-		die "build/patches/$KERNEL: the mailed patches do not give the apply check's result ($("$PKVM_SMC_PYTHON" "$series_mail" status "$json") against $("$PKVM_SMC_PYTHON" "$series_mail" status "$apply_json")); see $json"
+	got=$("$PKVM_SMC_PYTHON" "$series_mail" status "$json")
+	want=$("$PKVM_SMC_PYTHON" "$series_mail" status "$apply_json")
+	[ "$got" = "$want" ] ||
+		die "build/patches/$KERNEL: the mailed patches do not give the apply check's result ($got against $want); see $json"
 }
