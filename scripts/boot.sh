@@ -198,11 +198,11 @@ fi
 make_initramfs
 step "booting $name in QEMU, CPU=$CPU MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
 set +e
-timeout "$BOOT_TIMEOUT" qemu-system-aarch64 "${machine[@]}" "${qemu_extra[@]}" \
-	-display none -monitor none -serial stdio -nic none -no-reboot \
+catch_interrupt
+run_qemu "$BOOT_TIMEOUT" "${machine[@]}" "${qemu_extra[@]}" \
 	-kernel "$image" -initrd "$initramfs.cpio" \
 	-append "console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)" \
-	</dev/null 2>&1 8>&- | relay_ktap 8>&-
+	8>&- | relay_ktap 8>&-
 qemu_status=${PIPESTATUS[0]}
 # The archive is tens of megabytes with the KVM selftests; its list stays.
 rm -f "$initramfs.cpio" "$initramfs.bash"
@@ -213,6 +213,7 @@ if [ -n "$scan_pid" ]; then
 	rm -f "$scan.fifo"
 fi
 set -e
+end_if_interrupted
 
 [ -z "$scan_pid" ] || grep -v '^error: ' "$scan.txt" | sed 's/^/    /' >&2 || true
 step "console log: $log"

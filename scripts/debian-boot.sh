@@ -108,16 +108,17 @@ make_initramfs
 step "booting Debian's $RELEASE, CPU=$CPU MODE=$MODE, ${KO#"$CACHE_DIR"/} ($log)"
 start=$(date +%s)
 set +e
-timeout "${BOOT_TIMEOUT:-600}" qemu-system-aarch64 \
-	-M "$qemu_machine" -cpu "$qemu_cpu" -smp "$cpus" -m "$memory" \
-	-display none -monitor none -serial stdio -nic none -no-reboot "${firmware[@]}" \
+catch_interrupt
+run_qemu "${BOOT_TIMEOUT:-600}" \
+	-M "$qemu_machine" -cpu "$qemu_cpu" -smp "$cpus" -m "$memory" "${firmware[@]}" \
 	-kernel "$IMAGE" -initrd "$out/initramfs-$name.cpio" \
-	-append "console=ttyAMA0 panic=-1 $mode_cmdline $*" </dev/null 2>&1 |
+	-append "console=ttyAMA0 panic=-1 $mode_cmdline $*" |
 	tr -d '\r' >"$log"
 status=${PIPESTATUS[0]}
 set -e
 # 64 MiB each, and made anew for every boot.
 rm -f "$out/vars-$name.fd"
+end_if_interrupted
 seconds=$(($(date +%s) - start))
 grep -m1 -E 'Protected [nh]VHE mode initialized successfully|Failed to finalize' "$log" || true
 grep -E 'Kernel is locked down|secureboot: |Loaded X.509 cert .*(MokListRT|pkvm-smc-imm)|UEFI:MokListRT' "$log" || true

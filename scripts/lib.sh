@@ -31,6 +31,40 @@ testbed() {
 	PYTHONPATH=$PROJECT_ROOT/scripts "$PKVM_SMC_PYTHON" -m testbed "$@"
 }
 
+# run_qemu SECONDS ARGS...: qemu-system-aarch64 ARGS with its console (the
+# first serial port) on standard output and nothing on the host's stdin,
+# ended with SIGTERM after SECONDS. --foreground keeps QEMU in the caller's
+# process group, where ^C at the terminal and make check stopping its boots
+# (scripts/testbed/boots.py signals the boot's group) reach it: in the
+# group timeout makes of its own, QEMU ran on after either until the
+# timeout (900 s) when the guest was silent, and held its caller that long.
+run_qemu() {
+	local seconds=$1
+	shift
+	timeout --foreground "$seconds" qemu-system-aarch64 \
+		-display none -monitor none -serial stdio -nic none -no-reboot \
+		"$@" </dev/null 2>&1
+}
+
+# A boot that ^C or make check stopped has no verdict: its console log
+# ends where it was cut. catch_interrupt before the boot's pipeline (bash
+# runs the trap once the pipeline is done, so the boot's files can be put
+# away first), end_if_interrupted after it: the script then says so and
+# dies of the signal it got, as its caller (make, a shell's loop) expects.
+interrupted=
+catch_interrupt() {
+	trap 'interrupted=INT' INT
+	trap 'interrupted=TERM' TERM
+}
+
+end_if_interrupted() {
+	trap - INT TERM
+	[ -n "$interrupted" ] || return 0
+	printf 'error: %s: interrupted (SIG%s); no verdict\n' "${0##*/}" "$interrupted" >&2
+	kill -s "$interrupted" $$
+	exit 1
+}
+
 die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 1
