@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The kconfig stage of scripts/build-kernel.sh, sourced by it: the profile's
-# fragments, the configuration made from them (tinyconfig, merge_config.sh,
-# olddefconfig) and the check that Kconfig dropped none of their options.
+# fragments, the configuration made from them (tinyconfig, kept in the
+# cache; merge_config.sh, olddefconfig) and the check that Kconfig dropped
+# none of their options.
 # Reads build-kernel.sh's KERNEL, PROFILE, KERNEL_CC, rust_option, stage
 # (the staged tree), tree, objdir and name.
 # shellcheck shell=bash
@@ -64,10 +65,41 @@ config_inputs() {
 	local files
 	mapfile -t files < <(fragments)
 	{
-		echo "rustc $KERNEL_RUST_TOOLCHAIN, clang $("clang$LLVM_SUFFIX" -dumpversion)"
-		[ "$KERNEL_CC" = clang ] || kernel_cc_version
+		toolchains
 		cat "${files[@]}" "$tree/arch/arm64/kvm/Kconfig" "$tree/.debian-version"
 	} | sha256sum
+}
+
+# The toolchains' versions, which Kconfig's tests of the compilers see.
+toolchains() {
+	echo "rustc $KERNEL_RUST_TOOLCHAIN, clang $("clang$LLVM_SUFFIX" -dumpversion)"
+	[ "$KERNEL_CC" = clang ] || kernel_cc_version
+}
+
+# tinyconfig into DIR, made once per tree and toolchain: it parses the
+# Kconfig twice, with a compiler run for each of its tests (4 to 10 s more
+# a configuration, measured on two cores), and it is the same for every
+# handler and bisection step of a tree. The key is what it can see: the
+# toolchains, the source package and the tree's Kconfig files, but for
+# what the handlers' patches change in arch/arm64/kvm/Kconfig, all of it
+# under VIRTUALIZATION, which tinyconfig turns off.
+tiny_config() {
+	local dir=$1 kvm=$tree/arch/arm64/kvm/Kconfig key cached
+	key=$({
+		toolchains
+		cat "$tree/.debian-version"
+		find "$tree" -name 'Kconfig*' -type f ! -path "$kvm" -print0 | sort -z | xargs -0 cat
+		sed '/^if VIRTUALIZATION$/,/^endif # VIRTUALIZATION$/d' "$kvm"
+	} | sha256sum | cut -c1-16)
+	cached=$CACHE_DIR/tinyconfig/$KERNEL-$KERNEL_CC-$key.config
+	if [ -f "$cached" ]; then
+		cp "$cached" "$dir/.config"
+		return
+	fi
+	kernel_make "$tree" "$dir" -s tinyconfig >/dev/null
+	mkdir -p "${cached%/*}"
+	cp "$dir/.config" "$cached.$$"
+	mv "$cached.$$" "$cached"
 }
 
 # The configuration is made in a directory of its own and copied over only
@@ -84,7 +116,7 @@ configure() {
 		return
 	fi
 	mkdir -p "$scratch" "$objdir"
-	kernel_make "$tree" "$scratch" -s tinyconfig >/dev/null
+	tiny_config "$scratch"
 	mapfile -t fragment_files < <(fragments)
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$scratch" "$scratch/.config" \
 		"${fragment_files[@]}" >/dev/null
