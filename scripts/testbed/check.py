@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 from . import matrix, results
-from .boots import Boots, error_lines, row_name, say
+from .boots import Boots, row_name, say
+from .steps import record_step, run_step, run_steps_together, stream
 from .axes import AXES, DEBIAN_HAS_RUST, HANDLER_ORDER, PROFILES, row_id, variant_name
 from . import paths
 from .paths import SCRIPTS
@@ -37,39 +38,6 @@ from .paths import SCRIPTS
 # The mutants need one tree: the newest, whose C handler the Rust one
 # re-implements.
 MUTANTS_KERNEL = "7.3"
-
-
-def stream(cmd, log):
-    """Runs cmd with its stdout and stderr to our stdout and to log."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as f:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace")
-        lines = []
-        for line in proc.stdout:
-            say(line)
-            f.write(line)
-            lines.append(line)
-        return proc.wait(), lines
-
-
-def record_step(run, name, status, lines, seconds, log):
-    """One row of the summary: PASS if the command exited 0; its last
-    `error:` line is the note."""
-    errors = error_lines(lines)
-    entry = run.step(name, status == 0, seconds, log, errors[-1] if errors else "")
-    if not entry["ok"]:
-        say(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
-            f" (log: {log})\n")
-    return entry["ok"]
-
-
-def run_step(run, name, cmd, log_name):
-    """Runs cmd as one row of the summary."""
-    log = paths.BUILD / "check" / f"{log_name}.log"
-    start = time.time()
-    status, lines = stream(cmd, log)
-    return record_step(run, name, status, lines, time.time() - start, log)
 
 
 def build_record(name):
@@ -271,10 +239,13 @@ def main(argv=None):
         run_step(run, "hyp-report (static path lengths)", [str(SCRIPTS / "hyp-report.sh")],
                  "hyp-report")
         # The series last: its cover letter quotes this run's rows, mutants
-        # and benchmark, which must all be there by then.
-        for kernel in kernels:
-            run_step(run, f"patches {kernel} (checkpatch, mail round trip, bisect on/off)",
-                     [str(SCRIPTS / "patches.sh"), kernel, "--bisect"], f"patches-{kernel}")
+        # and benchmark, which must all be there by then. Each kernel's has
+        # its own trees, lock and build/patches/KERNEL/, and is mostly one
+        # git process (the baseline's commit, git am): side by side.
+        run_steps_together(run, [
+            (f"patches {kernel} (checkpatch, mail round trip, bisect on/off)",
+             [str(SCRIPTS / "patches.sh"), kernel, "--bisect"], f"patches-{kernel}")
+            for kernel in kernels])
         check_results(run, rows)
         (paths.BUILD / "check-summary.txt").write_text(summary(run.data))
         run_step(run, "docs (sphinx -W, results page from results.json)",

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+"""How a step of make check runs and becomes a row of its summary: its
+output printed as it comes (or, for steps run side by side, whole once
+it is done) and kept in its log under build/check/."""
+
+import subprocess
+import time
+
+from . import paths
+from .boots import error_lines, say
+
+
+def stream(cmd, log):
+    """Runs cmd with its stdout and stderr to our stdout and to log."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
+        lines = []
+        for line in proc.stdout:
+            say(line)
+            f.write(line)
+            lines.append(line)
+        return proc.wait(), lines
+
+
+def record_step(run, name, status, lines, seconds, log):
+    """One row of the summary: PASS if the command exited 0; its last
+    `error:` line is the note."""
+    errors = error_lines(lines)
+    entry = run.step(name, status == 0, seconds, log, errors[-1] if errors else "")
+    if not entry["ok"]:
+        say(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
+            f" (log: {log})\n")
+    return entry["ok"]
+
+
+def run_step(run, name, cmd, log_name):
+    """Runs cmd as one row of the summary."""
+    log = paths.BUILD / "check" / f"{log_name}.log"
+    start = time.time()
+    status, lines = stream(cmd, log)
+    return record_step(run, name, status, lines, time.time() - start, log)
+
+
+def run_steps_together(run, steps):
+    """Runs steps, (name, cmd, log_name) each, side by side: for steps that
+    share nothing (trees, files, locks) and leave a core idle alone. Each
+    step's output is printed whole once it is done, in the order given."""
+    running = []
+    try:
+        for name, cmd, log_name in steps:
+            log = paths.BUILD / "check" / f"{log_name}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "w") as out:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+            running.append((name, log, proc, time.time()))
+        ended = {}
+        while len(ended) < len(running):
+            for i, (_, _, proc, _) in enumerate(running):
+                if i not in ended and proc.poll() is not None:
+                    ended[i] = time.time()
+            time.sleep(0.2)
+    finally:
+        for _, _, proc, _ in running:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
+    for i, (name, log, proc, start) in enumerate(running):
+        lines = log.read_text(errors="replace").splitlines(keepends=True)
+        for line in lines:
+            say(line)
+        record_step(run, name, proc.returncode, lines, ended[i] - start, log)

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+"""testbed.steps.run_steps_together: the steps run side by side, each
+printed whole and recorded in the order given, with its own status."""
+
+import contextlib
+import io
+import shutil
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from testbed import paths, steps  # noqa: E402
+
+
+class StandInRun:
+    """What results.Run.step records, kept in a list."""
+
+    def __init__(self):
+        self.steps = []
+
+    def step(self, name, ok, seconds, log=None, note=""):
+        entry = {"name": name, "ok": ok, "seconds": seconds, "log": log, "note": note}
+        self.steps.append(entry)
+        return entry
+
+
+class Together(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.tmp)
+        patcher = mock.patch.object(paths, "BUILD", self.tmp)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_side_by_side_in_order(self):
+        # The first waits for a file only the second makes: run one after
+        # the other, it gives up after 20 s and fails.
+        flag = self.tmp / "second-ran"
+        first = ["sh", "-c", f"i=0; until [ -e {flag} ]; do i=$((i+1)); "
+                             "[ $i -lt 200 ] || exit 9; sleep 0.1; done; echo first done"]
+        second = ["sh", "-c", f"echo second; touch {flag}; echo 'error: it broke'; exit 3"]
+        run = StandInRun()
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            steps.run_steps_together(run, [("first", first, "one"), ("second", second, "two")])
+        self.assertEqual([(s["name"], s["ok"], s["note"]) for s in run.steps],
+                         [("first", True, ""), ("second", False, "it broke")])
+        text = printed.getvalue()
+        self.assertLess(text.index("first done"), text.index("second"))
+        self.assertEqual((self.tmp / "check" / "two.log").read_text(),
+                         "second\nerror: it broke\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
