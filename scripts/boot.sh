@@ -198,12 +198,10 @@ fi
 make_initramfs
 step "booting $name in QEMU, CPU=$CPU MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
 set +e
-catch_interrupt
-run_qemu "$BOOT_TIMEOUT" "${machine[@]}" "${qemu_extra[@]}" \
-	-kernel "$image" -initrd "$initramfs.cpio" \
-	-append "console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)" \
-	8>&- | relay_ktap 8>&-
-qemu_status=${PIPESTATUS[0]}
+cmdline="console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)"
+# Only the scanner and this script hold the FIFO's writing end (see above).
+run_guest relay_ktap "$BOOT_TIMEOUT" "${machine[@]}" "${qemu_extra[@]}" \
+	-kernel "$image" -initrd "$initramfs.cpio" -append "$cmdline" 8>&-
 # The archive is tens of megabytes with the KVM selftests; its list stays.
 rm -f "$initramfs.cpio" "$initramfs.bash"
 if [ -n "$scan_pid" ]; then

@@ -108,13 +108,14 @@ make_initramfs
 step "booting Debian's $RELEASE, CPU=$CPU MODE=$MODE, ${KO#"$CACHE_DIR"/} ($log)"
 start=$(date +%s)
 set +e
-catch_interrupt
-run_qemu "${BOOT_TIMEOUT:-600}" \
+console_log() {
+	tr -d '\r' >"$log"
+}
+run_guest console_log "${BOOT_TIMEOUT:-600}" \
 	-M "$qemu_machine" -cpu "$qemu_cpu" -smp "$cpus" -m "$memory" "${firmware[@]}" \
 	-kernel "$IMAGE" -initrd "$out/initramfs-$name.cpio" \
-	-append "console=ttyAMA0 panic=-1 $mode_cmdline $*" |
-	tr -d '\r' >"$log"
-status=${PIPESTATUS[0]}
+	-append "console=ttyAMA0 panic=-1 $mode_cmdline $*"
+status=$qemu_status
 set -e
 # 64 MiB each, and made anew for every boot.
 rm -f "$out/vars-$name.fd"
@@ -125,7 +126,9 @@ grep -E 'Kernel is locked down|secureboot: |Loaded X.509 cert .*(MokListRT|pkvm-
 sed -n '/^debian-guest: \(insmod \|ktap begin\)/,/^debian-guest: ktap end$/p' "$log"
 sed -n '/^debian-guest: ktap end$/,$p' "$log" | sed 1d | grep -v -e 'reboot: Power down' || true
 step "QEMU exited $status after ${seconds}s"
-[ "$status" -ne 124 ] || die "the guest hung: no power-off within ${BOOT_TIMEOUT:-600}s ($log)"
+case $status in
+124 | 137) die "the guest hung: no power-off within ${BOOT_TIMEOUT:-600}s ($log)" ;;
+esac
 ! grep -q -e 'Kernel panic' -e 'HYP panic' -e 'Internal error:' "$log" ||
 	die "the guest panicked or oopsed ($log)"
 ktap=$(sed -n '/^debian-guest: ktap begin$/,/^debian-guest: ktap end$/p' "$log")

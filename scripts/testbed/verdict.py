@@ -35,7 +35,8 @@ OK_STATUSES = ("SUCCESS", "SKIPPED")
 
 def console_error(text, mode, qemu_status, timeout):
     """The first thing wrong with the boot itself, or None."""
-    if qemu_status not in (0, 124):
+    # 124: timeout's SIGTERM ended QEMU; 137: its SIGKILL 10 s later.
+    if qemu_status not in (0, 124, 137):
         # The guest powers off (PSCI SYSTEM_OFF) or, on a panic, reboots,
         # which -no-reboot turns into an exit: QEMU exits 0 either way.
         said = re.search(r"^qemu-system-aarch64: .*$", text, re.M)
@@ -44,7 +45,7 @@ def console_error(text, mode, qemu_status, timeout):
                 f"{said.group(0) if said else last}")
     if any(p in text for p in PANICS):
         return "the guest panicked or oopsed"
-    if qemu_status == 124:
+    if qemu_status in (124, 137):
         return f"the guest hung: no power-off within {timeout}s"
     # A mode whose command line did not take effect would pass or skip
     # under the wrong name.
