@@ -70,10 +70,26 @@ config_inputs() {
 	} | sha256sum
 }
 
-# The toolchains' versions, which Kconfig's tests of the compilers see.
+# The toolchains Kconfig's tests see: compilers, linker and assembler,
+# bindgen, pahole, and whether GCC's plugin headers are there
+# (GCC_PLUGINS is on by default where they are).
 toolchains() {
+	local plugins
 	echo "rustc $KERNEL_RUST_TOOLCHAIN, clang $("clang$LLVM_SUFFIX" -dumpversion)"
-	[ "$KERNEL_CC" = clang ] || kernel_cc_version
+	bindgen --version
+	pahole --version 2>/dev/null || echo "no pahole"
+	if [ "$KERNEL_CC" = clang ]; then
+		"ld.lld$LLVM_SUFFIX" --version
+	else
+		kernel_cc_version
+		aarch64-linux-gnu-ld --version | head -n 1
+		plugins=$(aarch64-linux-gnu-gcc -print-file-name=plugin)
+		if [ -f "$plugins/include/plugin-version.h" ]; then
+			echo "gcc plugins"
+		else
+			echo "no gcc plugins"
+		fi
+	fi
 }
 
 # tinyconfig into DIR, made once per tree and toolchain: it parses the
@@ -89,7 +105,13 @@ tiny_config() {
 		toolchains
 		cat "$tree/.debian-version"
 		find "$tree" -name 'Kconfig*' -type f ! -path "$kvm" -print0 | sort -z | xargs -0 cat
-		sed '/^if VIRTUALIZATION$/,/^endif # VIRTUALIZATION$/d' "$kvm"
+		cat "$tree"/kernel/configs/tiny*.config
+		# Without both markers the whole file, not the rest of it.
+		if grep -qx 'if VIRTUALIZATION' "$kvm" && grep -qx 'endif # VIRTUALIZATION' "$kvm"; then
+			sed '/^if VIRTUALIZATION$/,/^endif # VIRTUALIZATION$/d' "$kvm"
+		else
+			cat "$kvm"
+		fi
 	} | sha256sum | cut -c1-16)
 	cached=$CACHE_DIR/tinyconfig/$KERNEL-$KERNEL_CC-$key.config
 	if [ -f "$cached" ]; then
