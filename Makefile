@@ -68,7 +68,7 @@ help:
 	@echo 'make patches KERNEL=...  upstream series in build/patches/,'
 	@echo '            checkpatch --strict; BISECT=1 builds every patch'
 	@echo 'make style  KERNEL=...   rustfmt and clippy in the tree (a pass is kept: the same inputs are not checked again)'
-	@echo 'make audit  [KDIR=<build dir>]  list every SMC/HVC immediate'
+	@echo 'make audit  [KDIR=<build dir>]  list every SMC/HVC immediate (whole report in build/audit/)'
 	@echo 'make bench  [REPS=10]  Rust vs C handler round trips under -icount'
 	@echo 'make modules KDIR=<kernel build dir>  build the test modules'
 	@echo 'make hyp-install|hyp-uninstall KDIR=<kernel source tree>'

@@ -59,20 +59,23 @@ audit=$CARGO_TARGET_DIR/release/smc-audit
 # The whole report of KDIR goes to build/audit/ (a user's kernel build
 # stays untouched), and to stdout but for the allowlisted hits: the test
 # module's 65,535 stubs, one for each non-zero immediate, made make
-# check's log a hundred megabytes.
+# check's log a hundred megabytes. Returns smc-audit's status.
 report() {
 	local kdir=$1 path file status=0
 	path=$(realpath "$kdir")
-	path=${path#"$BUILD_ROOT"/}
+	path=${path#"$(realpath "$BUILD_ROOT")"/}
 	path=${path#/}
 	file=$BUILD_ROOT/audit/${path//\//_}.txt
-	mkdir -p "$BUILD_ROOT/audit"
-	"$audit" "${OWN_MODULES[@]/#/--allow=}" "$kdir" >"$file" || status=$?
-	awk -v report="$file" '
-		/\[allowlisted\]$/ && !/: summary: / { hidden++; next }
+	mkdir -p "$BUILD_ROOT/audit" || return 2
+	"$audit" "${OWN_MODULES[@]/#/--allow=}" "$kdir" >"$file.$$" || status=$?
+	mv "$file.$$" "$file" || return 2
+	REPORT=$file awk '
+		/allowlisted\]$/ && !/: summary: / { hidden++; next }
+		/^result: / && hidden {
+			printf "(%d allowlisted hits not shown: %s)\n", hidden, ENVIRON["REPORT"]
+		}
 		{ print }
-		END { if (hidden) printf "(%d allowlisted hits not shown: %s)\n", hidden, report }
-	' "$file"
+	' "$file" || return 2
 	return "$status"
 }
 
