@@ -29,11 +29,13 @@ cache_has() {
 cache_take() {
 	local cached=$CACHE_DIR/builds/$1 out=$2
 	[ "$(cat "$out/build.key" 2>/dev/null)" != "$1" ] || return 0
+	# Newest first, before the copy: another kernel's cache_put (the two
+	# series run side by side) prunes the oldest entries.
+	touch "$cached"
 	mkdir -p "${out%/*}"
 	rm -rf "$out"
 	cp -a "$cached" "$out"
 	testbed from-cache "$out/build.json" "$cached"
-	touch "$cached"
 	echo "$1" >"$out/build.key"
 }
 

@@ -12,7 +12,8 @@ before the first rust variant; then the kernel's style and build-only
 checks; then the benchmark, the series and the documentation.
 
 Every line any step prints goes to stdout, so `make check > f 2>&1` keeps
-all of it: a step's as it comes, a boot's whole once it is done; each
+all of it: a step's as it comes, a boot's and each of the series' (run
+side by side) whole once it is done; each
 step's own output is also kept in its log under build/. The results are
 written to build/results.json (and build/results.xml, JUnit) as they come
 (a row once the rows before it are in); the summary printed last, and
@@ -23,7 +24,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path

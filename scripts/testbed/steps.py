@@ -3,6 +3,8 @@
 output printed as it comes (or, for steps run side by side, whole once
 it is done) and kept in its log under build/check/."""
 
+import os
+import signal
 import subprocess
 import time
 
@@ -46,14 +48,19 @@ def run_step(run, name, cmd, log_name):
 def run_steps_together(run, steps):
     """Runs steps, (name, cmd, log_name) each, side by side: for steps that
     share nothing (trees, files, locks) and leave a core idle alone. Each
-    step's output is printed whole once it is done, in the order given."""
+    step's output is printed whole once it is done, in the order given.
+    Each runs in a session of its own, ended whole if this one is (^C, a
+    CI's SIGTERM): its git and make would otherwise run on, holding the
+    step's lock."""
     running = []
     try:
         for name, cmd, log_name in steps:
             log = paths.BUILD / "check" / f"{log_name}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
+            say(f"==> {name}: started beside the others, printed once done ({log})\n")
             with open(log, "w") as out:
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
             running.append((name, log, proc, time.time()))
         ended = {}
         while len(ended) < len(running):
@@ -64,8 +71,12 @@ def run_steps_together(run, steps):
     finally:
         for _, _, proc, _ in running:
             if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
     for i, (name, log, proc, start) in enumerate(running):
         lines = log.read_text(errors="replace").splitlines(keepends=True)
         for line in lines:

@@ -49,7 +49,9 @@ class Together(unittest.TestCase):
         self.assertEqual([(s["name"], s["ok"], s["note"]) for s in run.steps],
                          [("first", True, ""), ("second", False, "it broke")])
         text = printed.getvalue()
-        self.assertLess(text.index("first done"), text.index("second"))
+        # Each says it started, then each prints whole, in order.
+        self.assertLess(text.index("==> second: started"), text.index("first done"))
+        self.assertLess(text.index("first done"), text.index("error: it broke"))
         self.assertEqual((self.tmp / "check" / "two.log").read_text(),
                          "second\nerror: it broke\n")
 
