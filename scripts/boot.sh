@@ -197,9 +197,11 @@ fi
 
 make_initramfs
 step "booting $name in QEMU, CPU=$CPU MODE=$MODE (timeout ${BOOT_TIMEOUT}s)"
-set +e
 cmdline="console=ttyAMA0 panic=-1 $(testbed cmdline "$CPU" "$MODE") $(guest_cmdline)"
-# Only the scanner and this script hold the FIFO's writing end (see above).
+set +e
+# No program of the boot holds the FIFO's writing end (see above): only
+# run_guest's bash subshells keep bash's saved copy, and end before it
+# returns.
 run_guest relay_ktap "$BOOT_TIMEOUT" "${machine[@]}" "${qemu_extra[@]}" \
 	-kernel "$image" -initrd "$initramfs.cpio" -append "$cmdline" 8>&-
 # The archive is tens of megabytes with the KVM selftests; its list stays.

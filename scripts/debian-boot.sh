@@ -102,15 +102,17 @@ uefi_vars() {
 		-drive "if=pflash,format=raw,file=$out/vars-$name.fd")
 }
 
+# run_guest's consumer: the console, as text, into the log.
+console_log() {
+	tr -d '\r' >"$log"
+}
+
 firmware=()
 [ -z "${SECURE_BOOT:-}" ] || uefi_vars
 make_initramfs
 step "booting Debian's $RELEASE, CPU=$CPU MODE=$MODE, ${KO#"$CACHE_DIR"/} ($log)"
 start=$(date +%s)
 set +e
-console_log() {
-	tr -d '\r' >"$log"
-}
 run_guest console_log "${BOOT_TIMEOUT:-600}" \
 	-M "$qemu_machine" -cpu "$qemu_cpu" -smp "$cpus" -m "$memory" "${firmware[@]}" \
 	-kernel "$IMAGE" -initrd "$out/initramfs-$name.cpio" \
@@ -126,9 +128,10 @@ grep -E 'Kernel is locked down|secureboot: |Loaded X.509 cert .*(MokListRT|pkvm-
 sed -n '/^debian-guest: \(insmod \|ktap begin\)/,/^debian-guest: ktap end$/p' "$log"
 sed -n '/^debian-guest: ktap end$/,$p' "$log" | sed 1d | grep -v -e 'reboot: Power down' || true
 step "QEMU exited $status after ${seconds}s"
-case $status in
-124 | 137) die "the guest hung: no power-off within ${BOOT_TIMEOUT:-600}s ($log)" ;;
-esac
+# 137 is a hang only after timeout's SIGKILL (scripts/lib.sh: run_guest).
+if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && grep -q 'sending signal KILL' "$log"; }; then
+	die "the guest hung: no power-off within ${BOOT_TIMEOUT:-600}s ($log)"
+fi
 ! grep -q -e 'Kernel panic' -e 'HYP panic' -e 'Internal error:' "$log" ||
 	die "the guest panicked or oopsed ($log)"
 ktap=$(sed -n '/^debian-guest: ktap begin$/,/^debian-guest: ktap end$/p' "$log")

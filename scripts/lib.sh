@@ -32,65 +32,89 @@ testbed() {
 }
 
 # run_guest CONSUMER SECONDS ARGS...: boots qemu-system-aarch64 ARGS, its
-# console (the first serial port) piped into the function CONSUMER, with
-# nothing on the host's stdin, ended with SIGTERM after SECONDS (SIGKILL 10 s
-# later if it ignores that); sets qemu_status to timeout's status.
+# console (the first serial port) and timeout's --verbose notes piped into
+# the function CONSUMER, with nothing on the host's stdin, ended with
+# SIGTERM after SECONDS (SIGKILL 10 s later if it ignores that). Sets
+# qemu_status to timeout's status (255 if the boot was interrupted before
+# one was recorded). Call it under set +e.
 #
-# A boot that is interrupted is ended at once: ^C at the terminal, make
-# check stopping its boots (scripts/testbed/boots.py signals the boot's
-# process group) or a signal to this script alone (make passes SIGTERM to
-# its children's PIDs). The pipeline runs in the background, so that this
-# script's traps run while it waits rather than when QEMU is done; they
-# pass SIGTERM on to timeout, which passes it on to QEMU. (In the process
-# group timeout makes of its own without --foreground, and with traps that
-# waited for the pipeline, QEMU ran on until the timeout, 900 s, when the
-# guest was silent.) end_if_interrupted, once the boot's files are put
-# away, then ends the script without a verdict.
+# A boot that is interrupted ends at once: ^C at the terminal, make check
+# stopping its boots (scripts/testbed/boots.py signals the boot's process
+# group) or a signal to this script alone (make passes SIGTERM to its
+# children's PIDs). The pipeline runs in the background and this script
+# waits for it, so that its traps run when the signal comes, not when
+# QEMU is done; they tell timeout, which tells QEMU. These traps replace
+# the caller's INT and TERM traps; end_if_interrupted, once the boot's
+# files are put away, resets them and ends the script without a verdict.
 interrupted=
+guest_state=
 run_guest() {
-	local consumer=$1 seconds=$2 state pid
+	local consumer=$1 seconds=$2 pid
 	shift 2
-	state=$(mktemp -d)
-	trap 'interrupted=INT; stop_guest "$state"' INT
-	trap 'interrupted=TERM; stop_guest "$state"' TERM
+	guest_state=$(mktemp -d) || die "mktemp failed"
+	trap 'interrupted=INT; stop_guest' INT
+	trap 'interrupted=TERM; stop_guest' TERM
 	{
-		echo "$BASHPID" >"$state/group"
-		timeout --foreground --kill-after=10 "$seconds" qemu-system-aarch64 \
+		echo "$BASHPID" >"$guest_state/shell"
+		timeout --verbose --foreground --kill-after=10 "$seconds" qemu-system-aarch64 \
 			-display none -monitor none -serial stdio -nic none -no-reboot \
 			"$@" </dev/null 2>&1 &
-		echo $! >"$state/pid"
+		echo $! >"$guest_state/timeout"
+		# A signal that came before timeout's PID was there.
+		[ ! -e "$guest_state/stop" ] || kill -s TERM $!
 		wait $!
-		echo $? >"$state/status"
+		echo $? >"$guest_state/status"
 	} | "$consumer" &
 	pid=$!
-	wait "$pid"
-	# A trap that ran ended wait early: the pipeline may still be ending, and
-	# timeout may not have been started when the signal came. Polled: a
-	# second wait for the pipeline sometimes never returned once its
-	# processes were gone (bash 5.2.15: 4 of 60 runs of the ^C test in
-	# scripts/tests/test_boot_interrupt.py; none of 60 polled).
+	wait "$pid" || :
+	# A trap that ran ended wait early, and the boot is still ending. It is
+	# polled, not waited for again: bash's wait blocks in waitpid() for any
+	# child, and once the pipeline is gone the only one left can be the
+	# exception-log scanner (scripts/boot.sh), which ends only when this
+	# script closes the FIFO after the boot.
 	if [ -n "$interrupted" ]; then
-		while guest_running "$state" "$pid"; do
-			stop_guest "$state"
+		while guest_running "$pid"; do
 			sleep 0.1
 		done
 	fi
 	# shellcheck disable=SC2034 # the boot scripts' result
-	qemu_status=$(cat "$state/status" 2>/dev/null || echo 1)
-	rm -rf "$state"
+	qemu_status=$(cat "$guest_state/status" 2>/dev/null || echo 255)
+	rm -rf "$guest_state"
+	guest_state=
 }
 
-# guest_running STATE PID: whether run_guest's pipeline (its first part
-# STATE/group, its last PID) is still there.
-guest_running() {
-	kill -0 "$2" 2>/dev/null || kill -0 "$(cat "$1/group" 2>/dev/null)" 2>/dev/null
-}
-
+# stop_guest: run_guest's traps. Marks the boot as stopped, for a
+# timeout not started yet, and tells a running one; not one already
+# reaped (its status is there), whose PID may have been reused.
 stop_guest() {
 	local pid
-	if pid=$(cat "$1/pid" 2>/dev/null); then
+	[ -n "$guest_state" ] || return 0
+	: >"$guest_state/stop"
+	[ ! -e "$guest_state/status" ] || return 0
+	if pid=$(cat "$guest_state/timeout" 2>/dev/null); then
 		kill -s TERM "$pid" 2>/dev/null || true
 	fi
+}
+
+# guest_running PID: whether any of run_guest's pipeline is left: its
+# consumer (PID), the subshell that runs timeout, and timeout itself
+# (which waits for QEMU). A zombie is not left: whoever reaps orphans
+# here may not.
+guest_running() {
+	local file
+	running "$1" && return
+	for file in shell timeout; do
+		running "$(cat "$guest_state/$file" 2>/dev/null)" && return
+	done
+	return 1
+}
+
+# running PID: the process is there and not a zombie.
+running() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
 }
 
 # end_if_interrupted: after an interrupted boot, says so and dies of the
@@ -100,6 +124,7 @@ end_if_interrupted() {
 	[ -n "$interrupted" ] || return 0
 	printf 'error: %s: interrupted (SIG%s); no verdict\n' "${0##*/}" "$interrupted" >&2
 	kill -s "$interrupted" $$
+	# Not reached: INT and TERM were trapped, so neither was ignored.
 	exit 1
 }
 

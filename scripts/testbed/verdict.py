@@ -35,8 +35,10 @@ OK_STATUSES = ("SUCCESS", "SKIPPED")
 
 def console_error(text, mode, qemu_status, timeout):
     """The first thing wrong with the boot itself, or None."""
-    # 124: timeout's SIGTERM ended QEMU; 137: its SIGKILL 10 s later.
-    if qemu_status not in (0, 124, 137):
+    # 124: timeout's SIGTERM ended QEMU; 137 and its note (--verbose):
+    # its SIGKILL 10 s later, not another's (the OOM killer's).
+    hung = qemu_status == 124 or (qemu_status == 137 and "sending signal KILL" in text)
+    if qemu_status != 0 and not hung:
         # The guest powers off (PSCI SYSTEM_OFF) or, on a panic, reboots,
         # which -no-reboot turns into an exit: QEMU exits 0 either way.
         said = re.search(r"^qemu-system-aarch64: .*$", text, re.M)
@@ -45,7 +47,7 @@ def console_error(text, mode, qemu_status, timeout):
                 f"{said.group(0) if said else last}")
     if any(p in text for p in PANICS):
         return "the guest panicked or oopsed"
-    if qemu_status in (124, 137):
+    if hung:
         return f"the guest hung: no power-off within {timeout}s"
     # A mode whose command line did not take effect would pass or skip
     # under the wrong name.

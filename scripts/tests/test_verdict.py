@@ -114,6 +114,12 @@ class Judge(unittest.TestCase):
                          "the benchmark never finished")
         self.assertIsNone(verdict.console_error(
             proof + "pkvm-smc-imm: bench begin\npkvm-smc-imm: bench end\n", "bench", 0, 300))
+        # 137: a hang only after timeout's own SIGKILL (run_guest's --verbose).
+        killed = "timeout: sending signal KILL to command 'qemu-system-aarch64'\n"
+        self.assertEqual(verdict.console_error(proof + killed, "hvhe", 137, 300),
+                         "the guest hung: no power-off within 300s")
+        self.assertEqual(verdict.console_error(proof, "hvhe", 137, 300)[:27],
+                         "QEMU exited with status 137")
 
 
 class Bench(unittest.TestCase):
