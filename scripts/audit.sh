@@ -55,6 +55,7 @@ read -r -a extra_args <<<"${AUDIT_ARGS:-}"
 step "cargo build: tools/smc-audit"
 cargo build --release --quiet --manifest-path "$PROJECT_ROOT/tools/smc-audit/Cargo.toml"
 audit=$CARGO_TARGET_DIR/release/smc-audit
+allow=("${OWN_MODULES[@]/#/--allow=}")
 
 # The whole report of KDIR goes to build/audit/ (a user's kernel build
 # stays untouched), and to stdout but for the allowlisted hits: the test
@@ -67,7 +68,7 @@ report() {
 	path=${path#/}
 	file=$BUILD_ROOT/audit/${path//\//_}.txt
 	mkdir -p "$BUILD_ROOT/audit" || return 2
-	"$audit" "${OWN_MODULES[@]/#/--allow=}" "$kdir" >"$file.$$" || status=$?
+	"$audit" "${allow[@]}" "$kdir" >"$file.$$" || status=$?
 	mv "$file.$$" "$file" || return 2
 	REPORT=$file awk '
 		/allowlisted\]$/ && !/: summary: / { hidden++; next }
@@ -83,7 +84,7 @@ failed=()
 for kdir in "${kdirs[@]}"; do
 	step "smc-audit: $kdir"
 	if [ ${#extra_args[@]} -gt 0 ]; then
-		"$audit" "${OWN_MODULES[@]/#/--allow=}" "${extra_args[@]}" "$kdir" || failed+=("$kdir")
+		"$audit" "${allow[@]}" "${extra_args[@]}" "$kdir" || failed+=("$kdir")
 	else
 		report "$kdir" || failed+=("$kdir")
 	fi

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import matrix, results
 from .boots import Boots, row_name, say
-from .steps import record_step, run_step, run_steps_together, stream
+from .steps import record_step, run_step, run_steps_together, step_log, stream
 from .axes import AXES, DEBIAN_HAS_RUST, HANDLER_ORDER, PROFILES, row_id, variant_name
 from . import paths
 from .paths import SCRIPTS
@@ -52,7 +52,7 @@ def build_variant(run, kernel, handler, profile):
     says the variant cannot exist (Debian's 6.12 has no Rust): its rows
     skip with that reason, and only a row that expects SKIP passes."""
     name = variant_name(kernel, handler, profile)
-    log = paths.BUILD / "check" / f"build-{name}.log"
+    log = step_log(f"build-{name}")
     start = time.time()
     status, lines = stream(NICE + [str(SCRIPTS / "build-kernel.sh"), kernel, handler, profile],
                            log)
@@ -72,7 +72,7 @@ def not_built(boots, row, name, skipped):
     boots.add({**{k: row[k] for k in AXES}, "row": row_id(row), "why": row["why"],
                "expected": row["expect"], "got": got, "ok": not problems, "cases": [],
                "problems": problems, "skip_reason": skipped,
-               "log": str(paths.BUILD / "check" / f"build-{name}.log")})
+               "log": str(step_log(f"build-{name}"))})
     if problems:
         say(f"check: {row_name(row)}: {'; '.join(problems)}\n")
 

@@ -12,6 +12,11 @@ from . import paths
 from .boots import error_lines, say
 
 
+def step_log(log_name):
+    """Where a step of this run keeps its output: build/check/LOG_NAME.log."""
+    return paths.BUILD / "check" / f"{log_name}.log"
+
+
 def stream(cmd, log):
     """Runs cmd with its stdout and stderr to our stdout and to log."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -39,7 +44,7 @@ def record_step(run, name, status, lines, seconds, log):
 
 def run_step(run, name, cmd, log_name):
     """Runs cmd as one row of the summary."""
-    log = paths.BUILD / "check" / f"{log_name}.log"
+    log = step_log(log_name)
     start = time.time()
     status, lines = stream(cmd, log)
     return record_step(run, name, status, lines, time.time() - start, log)
@@ -55,7 +60,7 @@ def run_steps_together(run, steps):
     running = []
     try:
         for name, cmd, log_name in steps:
-            log = paths.BUILD / "check" / f"{log_name}.log"
+            log = step_log(log_name)
             log.parent.mkdir(parents=True, exist_ok=True)
             say(f"==> {name}: started beside the others, printed once done ({log})\n")
             with open(log, "w") as out:
