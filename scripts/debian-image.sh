@@ -221,9 +221,11 @@ main() {
 	IMAGE=$ROOT/usr/lib/modules/$RELEASE/vmlinuz
 	file "$IMAGE" | grep -q 'Linux kernel ARM64 boot executable Image' ||
 		die "$IMAGE is not an uncompressed arm64 Image: $(file -b "$IMAGE")"
+	# Named whole: debian-boot.sh may be reading it.
 	printf 'IMAGE=%s\nKO=%s\nSIGNED_KO=%s\nMOK_DER=%s\nRELEASE=%s\nCONFIG=%s\n' \
 		"$IMAGE" "$KO" "$SIGNED_KO" "$MOK_DER" "$RELEASE" \
-		"$ROOT/usr/src/linux-headers-$RELEASE/.config" >"$STATE/paths"
+		"$ROOT/usr/src/linux-headers-$RELEASE/.config" >"$STATE/paths.partial"
+	mv "$STATE/paths.partial" "$STATE/paths"
 	echo "vermagic: $(modinfo -F vermagic "$KO")"
 	echo "image:  $IMAGE (Debian's vmlinuz: an uncompressed Image, as QEMU's -kernel takes it)"
 	echo "module: $KO"
@@ -234,4 +236,6 @@ main() {
 	echo "disk: $(du -shc "$STATE"/{apt,debs,root,chroot,board} | tail -n 1 | cut -f1) in $STATE"
 }
 
-main "$@"
+# One chroot, one set of .debs and apt lists for every kernel, whose
+# steps make check runs side by side (scripts/debian-build.sh for each).
+with_lock debian main "$@"

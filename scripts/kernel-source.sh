@@ -130,12 +130,15 @@ config_file() {
 	echo "$config"
 }
 
+# apt-get's lists and download directory (DEB_DIR.partial) are one for
+# every kernel, whose steps make check runs side by side: apt's part of
+# this script takes its turn.
 main() {
 	if [ "$WANT" = config ]; then
-		config_file
+		with_lock apt config_file
 		return
 	fi
-	download_deb
+	with_lock apt download_deb
 	unpack_tree
 	echo "$SRC_DIR"
 }

@@ -39,10 +39,6 @@ from .qemu_configs import SMP
 JOBS = max(2, len(os.sched_getaffinity(0)) // SMP)
 
 _PRINT = threading.Lock()
-# The boot.sh processes running, each the leader of its own session: on
-# an interrupt, Boots.stop() ends them (make check's own process group,
-# which a terminal's ^C reaches, no longer holds them).
-_RUNNING = set()
 
 
 def say(text):
@@ -77,9 +73,12 @@ def error_entry(row, problems, errors=()):
             "log": str(kept_log_path(row))}
 
 
-def boot(row):
+def boot(row, running):
     """Boots one row with scripts/boot.sh and returns its verdict record,
-    boot.sh's output printed and kept in build/check/boot-ROW.log."""
+    boot.sh's output printed and kept in build/check/boot-ROW.log. While
+    it runs, boot.sh, the leader of a session of its own, is in the set
+    running: make check's process group, which a terminal's ^C reaches,
+    does not hold it, so an interrupt ends it from there (Boots.stop)."""
     name = variant_name(row["kernel"], row["handler"], row["profile"])
     kept_log = kept_log_path(row)
     kept_log.parent.mkdir(parents=True, exist_ok=True)
@@ -88,11 +87,11 @@ def boot(row):
         proc = subprocess.Popen([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES],
                                 stdin=subprocess.DEVNULL, stdout=f,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        _RUNNING.add(proc)
+        running.add(proc)
         try:
             status = proc.wait()
         finally:
-            _RUNNING.discard(proc)
+            running.discard(proc)
     output = kept_log.read_text(errors="replace")
     path = verdict.record_path(name, row["cpu"], row["mode"])
     if path.is_file():
@@ -111,13 +110,22 @@ def boot(row):
     return entry
 
 
-class Boots:
-    """The boots make check has submitted and not yet collected."""
+def boot_pool(jobs=JOBS):
+    """The JOBS boots at a time of a whole make check: its kernels' lanes
+    (testbed/lanes.py) share them, so that the boots, whose timeouts a
+    busy machine can break, are as many as with one kernel at a time."""
+    return ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="boot")
 
-    def __init__(self, jobs=JOBS):
-        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="boot")
+
+class Boots:
+    """The boots one kernel's steps have submitted to the pool and not
+    yet collected."""
+
+    def __init__(self, pool):
+        self._pool = pool
         self._pending = []
         self._by_row = {}
+        self._running = set()
 
     def submit(self, row):
         """Boots row once its reference row, if submitted, is booted. A
@@ -130,7 +138,7 @@ class Boots:
             if before is not None:
                 before.exception()
             try:
-                return boot(row)
+                return boot(row, self._running)
             except Exception as e:  # noqa: BLE001 -- a row, not a lost run
                 problem = f"the boot could not be run or read: {type(e).__name__}: {e}"
                 say(f"check: {row_name(row)}: {problem}\n")
@@ -162,9 +170,11 @@ class Boots:
         self._by_row.clear()
 
     def stop(self):
-        """On an interrupt: no boot starts, and the running ones end."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(_RUNNING):
+        """On an interrupt: none of these boots starts, and the running
+        ones end. Another kernel's in the same pool go on."""
+        for future in self._pending:
+            future.cancel()
+        for proc in list(self._running):
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:

@@ -9,12 +9,14 @@ scripts/boot.sh (testbed/boots.py: in the background, while the next
 variant builds), whose verdict and judgement (testbed/verdict.py, the same
 make qemu prints) the row takes as it is, with the series' bisection
 before the first rust variant; then the kernel's style and build-only
-checks; then the benchmark, the series and the documentation.
+checks. The kernels' steps run side by side, each kernel in a lane of its
+own (testbed/lanes.py). Then the benchmark, the series and the
+documentation.
 
 Every line any step prints goes to stdout, so `make check > f 2>&1` keeps
-all of it: a step's as it comes, a boot's and each of the series' (run
-side by side) whole once it is done; each
-step's own output is also kept in its log under build/. The results are
+all of it: the main lane's steps' as they come; a step of another lane,
+a boot and each of the series (run side by side) whole once it is done;
+each step's own output is also kept in its log under build/. The results are
 written to build/results.json (and build/results.xml, JUnit) as they come
 (a row once the rows before it are in); the summary printed last, and
 saved in build/check-summary.txt, is made from them.
@@ -29,7 +31,8 @@ import time
 from pathlib import Path
 
 from . import matrix, results
-from .boots import Boots, row_name, say
+from .boots import Boots, boot_pool, row_name, say
+from .lanes import BESIDE_NICENESS, Lane
 from .steps import record_step, run_step, run_steps_together, step_log, stream
 from .axes import AXES, DEBIAN_HAS_RUST, HANDLER_ORDER, PROFILES, row_id, variant_name
 from . import paths
@@ -47,20 +50,21 @@ def build_record(name):
         return None
 
 
-def build_variant(run, kernel, handler, profile):
+def build_variant(lane, kernel, handler, profile):
     """Builds one variant: (built, why it skipped). A build that exits 4
     says the variant cannot exist (Debian's 6.12 has no Rust): its rows
     skip with that reason, and only a row that expects SKIP passes."""
     name = variant_name(kernel, handler, profile)
     log = step_log(f"build-{name}")
+    lane.announce(f"build {name}", log)
     start = time.time()
-    status, lines = stream(NICE + [str(SCRIPTS / "build-kernel.sh"), kernel, handler, profile],
-                           log)
+    status, lines = stream(lane, NICE + [str(SCRIPTS / "build-kernel.sh"), kernel, handler,
+                                         profile], log)
     skips = [line.strip()[6:] for line in lines if line.startswith("skip: ")]
     if status == 4 and skips:
-        run.step(f"build {name} (skipped)", True, time.time() - start, log, skips[-1])
+        lane.step(f"build {name} (skipped)", True, time.time() - start, log, skips[-1])
         return False, skips[-1]
-    return record_step(run, f"build {name}", status, lines, time.time() - start, log), None
+    return record_step(lane, f"build {name}", status, lines, time.time() - start, log), None
 
 
 def not_built(boots, row, name, skipped):
@@ -83,14 +87,15 @@ def not_built(boots, row, name, skipped):
 NICE = ["nice", "-n", "10"]
 
 
-def kernel_phase(run, kernel, rows, args):
+def kernel_phase(lane, kernel, rows, args, pool):
     """Builds, boots and checks of one kernel, handler by handler, so that
     the shared tree switches as little as it can, and the C handler's rows
     come before the Rust ones compared with them. A variant's rows boot
     in the background (testbed/boots.py) while the next variant builds;
     every row is in before the kernel's checks, style.sh's rebuild among
     them, replace any build/ directory."""
-    boots = Boots()
+    boots = Boots(pool)
+    lane.at_stop(boots.stop)
     try:
         mine = [r for r in rows if r["kernel"] == kernel]
         for profile in PROFILES:
@@ -98,15 +103,15 @@ def kernel_phase(run, kernel, rows, args):
                 variant = [r for r in mine
                            if r["profile"] == profile and r["handler"] == handler]
                 if variant:
-                    variant_phase(run, boots, variant, args)
-                    boots.flush(run)
-        boots.collect(run)
+                    variant_phase(lane, boots, variant, args)
+                    boots.flush(lane)
+        boots.collect(lane)
     finally:
         # After an interrupt, no boot starts and the running ones end.
         boots.stop()
 
 
-def variant_phase(run, boots, variant, args):
+def variant_phase(lane, boots, variant, args):
     """One variant: its build, its rows handed to the boots, its checks."""
     kernel, handler, profile = (variant[0][k] for k in ("kernel", "handler", "profile"))
     # The series' bisection builds in the object directory of the kernel's
@@ -115,12 +120,12 @@ def variant_phase(run, boots, variant, args):
     # from there before the rust variant does. The series step at the end
     # takes every step from the build cache.
     if profile == matrix.profiles(kernel)[0] and handler == "rust" and not args.only_matrix:
-        run_step(run, f"bisect {kernel} (vmlinux after every patch of the series)",
+        run_step(lane, f"bisect {kernel} (vmlinux after every patch of the series)",
                  NICE + [str(SCRIPTS / "patches.sh"), kernel, "--bisect-only"],
                  f"bisect-{kernel}")
     name = variant_name(kernel, handler, profile)
-    built, skipped = build_variant(run, kernel, handler, profile)
-    run.build(name, build_record(name) if built else None)
+    built, skipped = build_variant(lane, kernel, handler, profile)
+    lane.build(name, build_record(name) if built else None)
     for row in variant:
         if built:
             boots.submit(row)
@@ -128,10 +133,10 @@ def variant_phase(run, boots, variant, args):
             not_built(boots, row, name, skipped)
     # Debian's kernel comes without its vmlinux: nothing to audit.
     if built and not args.only_matrix and profile != "debian":
-        run_step(run, f"smc-audit {name}",
+        run_step(lane, f"smc-audit {name}",
                  [str(SCRIPTS / "audit.sh"), str(paths.BUILD / name)], f"audit-{name}")
         if handler == "rust":
-            run_step(run, f"hyp symbols {name}",
+            run_step(lane, f"hyp symbols {name}",
                      [str(SCRIPTS / "check-hyp-build.sh"), str(paths.BUILD / name)],
                      f"hyp-symbols-{name}")
 
@@ -160,23 +165,48 @@ def check_results(run, rows):
         print("check: results.json: " + "; ".join(problems), flush=True)
 
 
-def kernel_checks(run, kernel):
+def kernel_checks(lane, kernel):
     """What is checked once per kernel, after its builds and boots."""
     # style.sh brings the kernel's object directory (the first profile the
     # matrix builds it in) to the rust build itself and checks that it did:
     # it follows any step.
-    run_step(run, f"style {kernel} (rustfmt, clippy)", [str(SCRIPTS / "style.sh"), kernel],
+    run_step(lane, f"style {kernel} (rustfmt, clippy)", [str(SCRIPTS / "style.sh"), kernel],
              f"style-{kernel}")
     # Under the configuration of a Debian kernel that has Rust: Debian's
     # 6.12 has none, so the Rust hyp under its configuration (make
     # debian-hyp KERNEL=6.12 still builds it) is no Debian user's kernel,
     # and cost two minutes of a cold run (issue 18).
     if DEBIAN_HAS_RUST[kernel]:
-        run_step(run, f"hyp under Debian's {kernel} arm64 config",
+        run_step(lane, f"hyp under Debian's {kernel} arm64 config",
                  [str(SCRIPTS / "debian-hyp-build.sh"), kernel], f"debian-hyp-{kernel}")
     if kernel == MUTANTS_KERNEL:
-        run_step(run, f"mutants {kernel} (host tests and kselftest kill each)",
+        run_step(lane, f"mutants {kernel} (host tests and kselftest kill each)",
                  [str(SCRIPTS / "mutants.sh"), kernel], f"mutants-{kernel}")
+
+
+def kernel_lanes(main_lane, kernels, rows, args):
+    """Each kernel's builds, boots and checks: the last kernel's in the
+    main lane, each other's in a lane beside it (testbed/lanes.py)."""
+
+    def steps_of(kernel):
+        def body(lane):
+            kernel_phase(lane, kernel, rows, args, pool)
+            if not args.only_matrix:
+                kernel_checks(lane, kernel)
+        return body
+
+    pool = boot_pool()
+    beside = [Lane(main_lane.run, kernel, BESIDE_NICENESS) for kernel in kernels[:-1]]
+    try:
+        for lane in beside:
+            lane.start(steps_of(lane.name))
+        steps_of(kernels[-1])(main_lane)
+        for lane in beside:
+            lane.join()
+    finally:
+        for lane in beside:
+            lane.stop()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def summary(data):
@@ -184,7 +214,10 @@ def summary(data):
     for step in data["steps"]:
         lines.append(f"{step['name']:<58} {step['expected']:<8} {step['got']:<10} "
                      f"{step['seconds']:>5}")
-    for row in data["rows"]:
+    # The rows kernel by kernel, each kernel's in the order recorded:
+    # the kernels' lanes record them side by side.
+    order = {kernel: i for i, kernel in enumerate(data["kernels"])}
+    for row in sorted(data["rows"], key=lambda r: order.get(r["kernel"], len(order))):
         lines.append(f"{row_name(row):<58} {row['expected']:<8} {row['got']:<10} "
                      f"{row.get('boot_s') or 0:>5}")
     lines.append("")
@@ -202,8 +235,9 @@ def main(argv=None):
                         help="only the QEMU rows whose id (7.3-rust-hardened-max-hvhe) "
                              "matches; implies --only-matrix")
     args = parser.parse_args(argv)
-    # A CI's timeout ends a run with SIGTERM: as for ^C, the boots stop
-    # (kernel_phase's finally) rather than run on in their own sessions.
+    # A CI's timeout ends a run with SIGTERM: as for ^C, the boots and the
+    # other lanes' steps stop (kernel_lanes' finally) rather than run on
+    # in their own sessions.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # Every step is timed from the start of this run (make check sets it).
     os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
@@ -217,16 +251,15 @@ def main(argv=None):
     if not [r for r in rows if r["kernel"] in kernels]:
         sys.exit(f"check: no row of {matrix.MATRIX} matches kernels {kernels}"
                  + (f" and --rows {args.rows!r}" if args.rows else ""))
-    run = results.Run(kernels)
+    run = Lane(results.Run(kernels))
     if not args.only_matrix:
+        # Before any lane: host-test.sh reads the object directories'
+        # hyp.lds, which a build beside it would be writing.
         run_step(run, "host tests", [str(SCRIPTS / "host-test.sh")], "host-tests")
         run_step(run, "shellcheck", [str(SCRIPTS / "shellcheck.sh")], "shellcheck")
         run_step(run, "hyp-install (round trip, refusal)",
                  [str(SCRIPTS / "test-hyp-install.sh")], "hyp-install")
-    for kernel in kernels:
-        kernel_phase(run, kernel, rows, args)
-        if not args.only_matrix:
-            kernel_checks(run, kernel)
+    kernel_lanes(run, kernels, rows, args)
     if not args.only_matrix:
         # The host tests ran before any tree was there: the one that needs
         # the trees' kunit_parser runs now.

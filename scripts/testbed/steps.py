@@ -17,37 +17,47 @@ def step_log(log_name):
     return paths.BUILD / "check" / f"{log_name}.log"
 
 
-def stream(cmd, log):
-    """Runs cmd with its stdout and stderr to our stdout and to log."""
+def stream(lane, cmd, log):
+    """Runs cmd with its stdout and stderr to our stdout and to log: as
+    they come in the main lane, whole once done in another
+    (testbed/lanes.py)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as f:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace")
-        lines = []
-        for line in proc.stdout:
-            say(line)
-            f.write(line)
-            lines.append(line)
-        return proc.wait(), lines
+    lines = []
+    with open(log, "w") as f, lane.popen(cmd, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True,
+                                         errors="replace") as proc:
+        try:
+            for line in proc.stdout:
+                if lane.live:
+                    say(line)
+                f.write(line)
+                lines.append(line)
+            status = proc.wait()
+        finally:
+            lane.done(proc)
+    if not lane.live:
+        say("".join(lines))
+    return status, lines
 
 
-def record_step(run, name, status, lines, seconds, log):
+def record_step(lane, name, status, lines, seconds, log):
     """One row of the summary: PASS if the command exited 0; its last
     `error:` line is the note."""
     errors = error_lines(lines)
-    entry = run.step(name, status == 0, seconds, log, errors[-1] if errors else "")
+    entry = lane.step(name, status == 0, seconds, log, errors[-1] if errors else "")
     if not entry["ok"]:
         say(f"check: {name}: FAILED{': ' + entry['note'] if entry['note'] else ''}"
             f" (log: {log})\n")
     return entry["ok"]
 
 
-def run_step(run, name, cmd, log_name):
+def run_step(lane, name, cmd, log_name):
     """Runs cmd as one row of the summary."""
     log = step_log(log_name)
+    lane.announce(name, log)
     start = time.time()
-    status, lines = stream(cmd, log)
-    return record_step(run, name, status, lines, time.time() - start, log)
+    status, lines = stream(lane, cmd, log)
+    return record_step(lane, name, status, lines, time.time() - start, log)
 
 
 def run_steps_together(run, steps):

@@ -25,7 +25,7 @@ class Boots(unittest.TestCase):
         self.running = 0
         self.most = 0
 
-    def stand_in_boot(self, r):
+    def stand_in_boot(self, r, running):
         """A boot of 0.2 s that notes when it ran and how many ran at once."""
         with self.lock:
             self.events.append(("start", row_id(r)))
@@ -39,7 +39,7 @@ class Boots(unittest.TestCase):
 
     def run_boots(self, rows, jobs=2):
         recorded = mock.Mock()
-        pool = boots.Boots(jobs)
+        pool = boots.Boots(boots.boot_pool(jobs))
         with mock.patch.object(boots, "boot", self.stand_in_boot):
             for r in rows:
                 pool.submit(r)
@@ -70,10 +70,10 @@ class Boots(unittest.TestCase):
                         self.events.index(("end", row_id(stock))))
 
     def test_a_failing_boot_is_an_error_row_not_an_exception(self):
-        def broken(r):
+        def broken(r, running):
             raise FileNotFoundError("boot.sh")
         recorded = mock.Mock()
-        pool = boots.Boots(1)
+        pool = boots.Boots(boots.boot_pool(1))
         with mock.patch.object(boots, "boot", broken), mock.patch.object(boots, "say"):
             pool.submit(row("stock", "hvhe"))
             pool.collect(recorded)
@@ -84,10 +84,10 @@ class Boots(unittest.TestCase):
 
     def test_finished_rows_are_recorded_before_the_rest(self):
         recorded = mock.Mock()
-        pool = boots.Boots(1)
+        pool = boots.Boots(boots.boot_pool(1))
         release = threading.Event()
 
-        def slow(r):
+        def slow(r, running):
             if r["mode"] == "nvhe":
                 release.wait(5)
             return {"row": row_id(r)}
@@ -111,6 +111,28 @@ class Boots(unittest.TestCase):
         # compared with whatever record the reference has (verdict.py).
         order = self.run_boots([row("rust", "nvhe")], jobs=1)
         self.assertEqual(order, [row_id(row("rust", "nvhe")), "not-built"])
+
+    def test_two_kernels_share_the_pool_and_stop_apart(self):
+        # Two kernels' lanes: their boots are as many at once as one
+        # kernel's, and stopping one kernel's leaves the other's.
+        pool = boots.boot_pool(2)
+        recorded = mock.Mock()
+        first, second = boots.Boots(pool), boots.Boots(pool)
+        rows = [row("stock", m, kernel="6.12") for m in ("hvhe", "nvhe", "vhe")]
+        with mock.patch.object(boots, "boot", self.stand_in_boot):
+            for r in rows:
+                first.submit(r)
+            second.submit(row("stock", "hvhe"))
+            second.submit(row("stock", "nvhe"))
+            second.stop()
+            first.collect(recorded)
+        pool.shutdown()
+        self.assertEqual(self.most, 2)
+        self.assertEqual([c.args[0]["row"] for c in recorded.row.call_args_list],
+                         [row_id(r) for r in rows])
+        # The second kernel's last row was still queued behind the
+        # first's: stopped, it never booted.
+        self.assertNotIn(("start", row_id(row("stock", "nvhe"))), self.events)
 
 
 if __name__ == "__main__":

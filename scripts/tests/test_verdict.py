@@ -273,7 +273,7 @@ class SameVerdict(unittest.TestCase):
         table_row = matrix.find(spec)
         with mock.patch.object(boots.subprocess, "run", stand_in_boot_sh), \
                 contextlib.redirect_stdout(io.StringIO()):
-            entry = boots.boot(table_row)
+            entry = boots.boot(table_row, set())
         return status, line, entry
 
     def test_the_row_that_passes(self):

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make check's lanes: one kernel's steps run beside another kernel's, so
+that each fills the cores the other leaves idle.
+
+A cold make check, one step after another, left the two cores of this
+project's machine idle 15 % of its 46 minutes (vmstat, 182f795): in the
+series' bisection, the style gates, Debian's chroot, the mutants, which
+are mostly one process each. Two kernels share no tree, object directory
+or lock (scripts/lib.sh's with_lock is per kernel; Debian's chroot and
+the project's apt lists have locks of their own), so each kernel but the
+last has a lane of its own, in a thread, beside the main one. The main
+lane's steps print as they run; another lane's print whole once each is
+done, and yield the CPUs to the main lane's (nice): the last kernel's
+(7.3's: three builds from nothing, the mutants) are the longest.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+
+from .boots import say
+
+# How much more a lane beside the main one is niced: its builds then get
+# about a quarter of the CPUs the main lane's want, and all they leave.
+BESIDE_NICENESS = 5
+
+
+class Stopped(Exception):
+    """The run was interrupted: the lane starts no other step."""
+
+
+class Lane:
+    """Steps that run one after another, recorded in a Run that other
+    lanes share (under one lock)."""
+
+    _RECORD = threading.Lock()
+
+    def __init__(self, run, name=None, niceness=0):
+        self.run = run
+        self.name = name
+        self.niceness = niceness
+        self._stopped = threading.Event()
+        self._procs = set()
+        self._at_stop = []
+        self._thread = None
+        self._error = None
+
+    @property
+    def live(self):
+        """Whether a step's lines are printed as they come: the main lane's."""
+        return self.name is None
+
+    @property
+    def data(self):
+        return self.run.data
+
+    def _recording(self):
+        """An interrupted step is not recorded as a failed one."""
+        if self._stopped.is_set():
+            raise Stopped()
+        return self._RECORD
+
+    def step(self, name, ok, seconds, log=None, note=""):
+        with self._recording():
+            return self.run.step(name, ok, seconds, log, note)
+
+    def build(self, name, record):
+        with self._recording():
+            self.run.build(name, record)
+
+    def row(self, entry):
+        with self._recording():
+            self.run.row(entry)
+
+    def announce(self, name, log):
+        """Says that a step of a lane beside the main one started."""
+        if not self.live:
+            say(f"==> {self.name}: {name}: started beside the main lane, "
+                f"printed once done ({log})\n")
+
+    def popen(self, cmd, **kwargs):
+        """Starts a step's command, niced as the lane is. A lane beside the
+        main one runs it in a session of its own, which stop() ends whole:
+        a terminal's ^C reaches the main lane's, in make check's process
+        group, but a CI's SIGTERM to make check alone reaches neither."""
+        if self._stopped.is_set():
+            raise Stopped()
+        if self.niceness:
+            cmd = ["nice", "-n", str(self.niceness)] + cmd
+        proc = subprocess.Popen(cmd, start_new_session=not self.live, **kwargs)
+        self._procs.add(proc)
+        return proc
+
+    def done(self, proc):
+        self._procs.discard(proc)
+
+    def at_stop(self, callback):
+        """callback() is called if the lane is stopped: the lane's boots,
+        in the pool the lanes share, end with it."""
+        self._at_stop.append(callback)
+
+    def start(self, body):
+        """Runs body(self) in a thread of its own."""
+        def run():
+            try:
+                body(self)
+            except Stopped:
+                pass
+            except BaseException as e:  # noqa: BLE001 -- re-raised by join()
+                self._error = e
+        self._thread = threading.Thread(target=run, name=f"lane-{self.name}", daemon=True)
+        self._thread.start()
+
+    def join(self):
+        """Waits for the lane's steps; a lane that failed to run fails here."""
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError(f"lane {self.name} stopped") from self._error
+
+    def stop(self):
+        """On an interrupt, for a lane beside the main one: its boots and
+        its running step's processes end, and no other step starts. (The
+        main lane's end with make check's process group and their own
+        finally clauses.)"""
+        self._stopped.set()
+        for callback in self._at_stop:
+            callback()
+        for proc in list(self._procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass

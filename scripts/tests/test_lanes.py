@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0
+"""testbed.lanes: a kernel's steps beside the main lane's, niced, printed
+whole once each is done, and ended whole by an interrupt."""
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from testbed import lanes, paths, steps  # noqa: E402
+
+
+class StandInRun:
+    """What results.Run records, kept in lists."""
+
+    def __init__(self):
+        self.data = {"steps": []}
+
+    def step(self, name, ok, seconds, log=None, note=""):
+        entry = {"name": name, "ok": ok, "note": note}
+        self.data["steps"].append(entry)
+        return entry
+
+
+def wait_for(path, seconds=20):
+    """A command that ends 0 once path exists, 9 after seconds."""
+    tries = seconds * 10
+    return ["sh", "-c", f"i=0; until [ -e {path} ]; do i=$((i+1)); "
+                        f"[ $i -lt {tries} ] || exit 9; sleep 0.1; done; echo saw it"]
+
+
+class Lanes(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.tmp)
+        patcher = mock.patch.object(paths, "BUILD", self.tmp)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.run_ = StandInRun()
+        self.main = lanes.Lane(self.run_)
+        self.beside = lanes.Lane(self.run_, "6.12", lanes.BESIDE_NICENESS)
+
+    def test_beside_the_main_lane_niced_and_printed_whole(self):
+        # The lane's step waits for a file only the main lane's step
+        # makes: one after the other, it gives up after 20 s and fails.
+        flag = self.tmp / "main-ran"
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            self.beside.start(lambda lane: steps.run_step(
+                lane, "beside", ["sh", "-c", f"echo niceness $(nice); {wait_for(flag)[2]}"],
+                "beside"))
+            steps.run_step(self.main, "main", ["sh", "-c", f"echo main; touch {flag}"], "main")
+            self.beside.join()
+        self.assertEqual([(s["name"], s["ok"]) for s in self.run_.data["steps"]],
+                         [("main", True), ("beside", True)])
+        text = printed.getvalue()
+        base = os.nice(0)
+        self.assertIn(f"niceness {base + lanes.BESIDE_NICENESS}\nsaw it\n", text)
+        self.assertLess(text.index("==> 6.12: beside: started"), text.index("main\n"))
+        self.assertNotIn("==> main", text)
+
+    def test_stopped_ends_the_step_whole_and_records_nothing(self):
+        # The step's child stays in the step's session: stop() ends it too.
+        pidfile = self.tmp / "child"
+        cmd = ["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.beside.start(lambda lane: (steps.run_step(lane, "long", cmd, "long"),
+                                            steps.run_step(lane, "next", ["true"], "next")))
+            for _ in range(100):
+                if pidfile.is_file() and pidfile.read_text().strip():
+                    break
+                time.sleep(0.05)
+            start = time.time()
+            self.beside.stop()
+            self.beside.join()
+        self.assertLess(time.time() - start, 10)
+        self.assertEqual(self.run_.data["steps"], [])
+        child = int(pidfile.read_text())
+        for _ in range(100):
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            self.fail(f"the step's child {child} still runs after stop()")
+
+    def test_a_lane_that_breaks_fails_its_join(self):
+        def broken(lane):
+            raise ValueError("a defect of the lane's body")
+        self.beside.start(broken)
+        with self.assertRaisesRegex(RuntimeError, "lane 6.12 stopped"):
+            self.beside.join()
+
+
+if __name__ == "__main__":
+    unittest.main()
