@@ -52,22 +52,31 @@ class Lanes(unittest.TestCase):
         # makes: one after the other, it gives up after 20 s and fails.
         flag = self.tmp / "main-ran"
         printed = io.StringIO()
+        # pid, process group and session, from /proc/PID/stat.
+        ids = "echo ids $$ $(cut -d' ' -f5,6 /proc/$$/stat)"
         with contextlib.redirect_stdout(printed):
             self.beside.start(lambda lane: steps.run_step(
-                lane, "beside", ["sh", "-c", f"echo niceness $(nice); {wait_for(flag)[2]}"],
-                "beside"))
+                lane, "beside", ["sh", "-c", f"echo niceness $(nice); {ids}; "
+                                             f"{wait_for(flag)[2]}"], "beside"))
             steps.run_step(self.main, "main", ["sh", "-c", f"echo main; touch {flag}"], "main")
             self.beside.join()
         self.assertEqual([(s["name"], s["ok"]) for s in self.run_.data["steps"]],
                          [("main", True), ("beside", True)])
         text = printed.getvalue()
         base = os.nice(0)
-        self.assertIn(f"niceness {base + lanes.BESIDE_NICENESS}\nsaw it\n", text)
+        self.assertIn(f"niceness {base + lanes.BESIDE_NICENESS}\n", text)
+        self.assertIn("saw it\n", text)
         self.assertLess(text.index("==> 6.12: beside: started"), text.index("main\n"))
         self.assertNotIn("==> main", text)
+        # A process group of its own (stop() ends it whole) in make check's
+        # session: a session of its own would be an autogroup of its own,
+        # whose share of the cores no nice value lowers.
+        pid, pgrp, sid = text.split("ids ")[1].split("\n")[0].split()
+        self.assertEqual((pgrp, sid), (pid, str(os.getsid(0))))
 
     def test_stopped_ends_the_step_whole_and_records_nothing(self):
-        # The step's child stays in the step's session: stop() ends it too.
+        # The step's child stays in the step's process group: stop() ends
+        # it too.
         pidfile = self.tmp / "child"
         cmd = ["sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"]
         with contextlib.redirect_stdout(io.StringIO()):
