@@ -12,11 +12,19 @@ KEEP_BUILDS=80
 
 # cache_has KEY [--remake-checked]: whether the cache holds a finished
 # build under KEY; with --remake-checked, one whose hyp build-kernel.sh
-# made a second time, finding nothing to remake.
+# made a second time, finding nothing to remake. An entry found is made
+# the newest, under the lock of the cache's pruning (cache_put's): make
+# check's kernels build side by side, and another kernel's prune between
+# this and cache_take would remove it.
 cache_has() {
-	local record=$CACHE_DIR/builds/$1/build.json
-	[ -f "$record" ] || return 1
-	[ "${2:-}" != --remake-checked ] || testbed remake-checked "$record"
+	with_lock builds has_locked "$@"
+}
+
+has_locked() {
+	local cached=$CACHE_DIR/builds/$1
+	[ -f "$cached/build.json" ] || return 1
+	[ "${2:-}" != --remake-checked ] || testbed remake-checked "$cached/build.json" || return 1
+	touch "$cached"
 }
 
 # cache_take KEY OUT: OUT becomes a copy of the cached build KEY, its
@@ -29,9 +37,6 @@ cache_has() {
 cache_take() {
 	local cached=$CACHE_DIR/builds/$1 out=$2
 	[ "$(cat "$out/build.key" 2>/dev/null)" != "$1" ] || return 0
-	# Newest first, before the copy: another kernel's cache_put (the two
-	# series run side by side) prunes the oldest entries.
-	touch "$cached"
 	mkdir -p "${out%/*}"
 	rm -rf "$out"
 	cp -a "$cached" "$out"
@@ -49,6 +54,12 @@ cache_put() {
 	cp -a "$out" "$cached.partial"
 	mv "$cached.partial" "$cached"
 	echo "$1" >"$out/build.key"
+	with_lock builds prune
+}
+
+# prune: the oldest entries beyond KEEP_BUILDS go; not one cache_has has
+# just found (it made it the newest).
+prune() {
 	find "$CACHE_DIR/builds" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
 		sort -rn | tail -n +$((KEEP_BUILDS + 1)) | cut -d' ' -f2- | xargs -r rm -rf
 }

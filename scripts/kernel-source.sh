@@ -138,7 +138,8 @@ main() {
 		with_lock apt config_file
 		return
 	fi
-	with_lock apt download_deb
+	# The lock only for a download: a kernel's every step calls this.
+	compgen -G "$DEB_DIR/${PACKAGE}_*.deb" >/dev/null || with_lock apt download_deb
 	unpack_tree
 	echo "$SRC_DIR"
 }

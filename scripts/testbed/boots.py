@@ -21,7 +21,6 @@ that variant's boots.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from . import matrix, paths, verdict
 from .axes import AXES, row_id, variant_name
 from .paths import SCRIPTS
+from .procs import Procs, Stopped
 from .qemu_configs import SMP
 
 # One boot per SMP vCPUs the CPUs this process may use have room for, and
@@ -73,25 +73,23 @@ def error_entry(row, problems, errors=()):
             "log": str(kept_log_path(row))}
 
 
-def boot(row, running):
+def boot(row, procs):
     """Boots one row with scripts/boot.sh and returns its verdict record,
-    boot.sh's output printed and kept in build/check/boot-ROW.log. While
-    it runs, boot.sh, the leader of a session of its own, is in the set
-    running: make check's process group, which a terminal's ^C reaches,
-    does not hold it, so an interrupt ends it from there (Boots.stop)."""
+    boot.sh's output printed and kept in build/check/boot-ROW.log. boot.sh
+    runs in a session of its own, one of procs (testbed/procs.py), which
+    an interrupt ends (Boots.stop)."""
     name = variant_name(row["kernel"], row["handler"], row["profile"])
     kept_log = kept_log_path(row)
     kept_log.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with open(kept_log, "w") as f:
-        proc = subprocess.Popen([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES],
-                                stdin=subprocess.DEVNULL, stdout=f,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        running.add(proc)
+        proc = procs.popen([str(SCRIPTS / "boot.sh")] + [row[k] for k in AXES],
+                           stdin=subprocess.DEVNULL, stdout=f,
+                           stderr=subprocess.STDOUT, start_new_session=True)
         try:
             status = proc.wait()
         finally:
-            running.discard(proc)
+            procs.done(proc)
     output = kept_log.read_text(errors="replace")
     path = verdict.record_path(name, row["cpu"], row["mode"])
     if path.is_file():
@@ -125,7 +123,7 @@ class Boots:
         self._pool = pool
         self._pending = []
         self._by_row = {}
-        self._running = set()
+        self._procs = Procs()
 
     def submit(self, row):
         """Boots row once its reference row, if submitted, is booted. A
@@ -138,7 +136,9 @@ class Boots:
             if before is not None:
                 before.exception()
             try:
-                return boot(row, self._running)
+                return boot(row, self._procs)
+            except Stopped:
+                raise
             except Exception as e:  # noqa: BLE001 -- a row, not a lost run
                 problem = f"the boot could not be run or read: {type(e).__name__}: {e}"
                 say(f"check: {row_name(row)}: {problem}\n")
@@ -170,12 +170,11 @@ class Boots:
         self._by_row.clear()
 
     def stop(self):
-        """On an interrupt: none of these boots starts, and the running
-        ones end. Another kernel's in the same pool go on."""
+        """On an interrupt: none of these boots starts (not even a Rust
+        row's whose reference row ends now), and the running ones end,
+        killed if they take over 30 s. Another kernel's in the same pool
+        go on."""
+        self._procs.stop()
         for future in self._pending:
             future.cancel()
-        for proc in list(self._running):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        self._procs.wait(30)

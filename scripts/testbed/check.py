@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import matrix, results
@@ -179,9 +180,6 @@ def kernel_checks(lane, kernel):
     if DEBIAN_HAS_RUST[kernel]:
         run_step(lane, f"hyp under Debian's {kernel} arm64 config",
                  [str(SCRIPTS / "debian-hyp-build.sh"), kernel], f"debian-hyp-{kernel}")
-    if kernel == MUTANTS_KERNEL:
-        run_step(lane, f"mutants {kernel} (host tests and kselftest kill each)",
-                 [str(SCRIPTS / "mutants.sh"), kernel], f"mutants-{kernel}")
 
 
 def kernel_lanes(main_lane, kernels, rows, args):
@@ -202,7 +200,13 @@ def kernel_lanes(main_lane, kernels, rows, args):
             lane.start(steps_of(lane.name))
         steps_of(kernels[-1])(main_lane)
         for lane in beside:
-            lane.join()
+            error = lane.join()
+            if error is not None:
+                # A defect of the lane's code, not a step that failed: said,
+                # and the run goes on to its summary.
+                traceback.print_exception(error)
+                main_lane.step(f"lane {lane.name}", False, 0,
+                               note=f"{type(error).__name__}: {error}")
     finally:
         for lane in beside:
             lane.stop()
@@ -214,16 +218,21 @@ def summary(data):
     for step in data["steps"]:
         lines.append(f"{step['name']:<58} {step['expected']:<8} {step['got']:<10} "
                      f"{step['seconds']:>5}")
-    # The rows kernel by kernel, each kernel's in the order recorded:
-    # the kernels' lanes record them side by side.
-    order = {kernel: i for i, kernel in enumerate(data["kernels"])}
-    for row in sorted(data["rows"], key=lambda r: order.get(r["kernel"], len(order))):
+    for row in data["rows"]:
         lines.append(f"{row_name(row):<58} {row['expected']:<8} {row['got']:<10} "
                      f"{row.get('boot_s') or 0:>5}")
     lines.append("")
     lines.append(f"{data['passed']} passed, {data['failed']} failed, "
                  f"in {data['duration_s'] // 60} min {data['duration_s'] % 60} s")
     return "\n".join(lines) + "\n"
+
+
+def terminated(signum, frame):
+    """SIGTERM: ends the run as ^C does. A second one (make passes it to
+    make check, which its process group got too) would cut the clean-up
+    short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signum)
 
 
 def main(argv=None):
@@ -238,16 +247,18 @@ def main(argv=None):
     # A CI's timeout ends a run with SIGTERM: as for ^C, the boots and the
     # other lanes' steps stop (kernel_lanes' finally) rather than run on
     # in their own sessions.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, terminated)
     # Every step is timed from the start of this run (make check sets it).
     os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
     # The scripts' Python is this one (scripts/lib.sh).
     os.environ["PKVM_SMC_PYTHON"] = sys.executable
     rows = matrix.load()
-    kernels = args.kernels.split()
+    kernels = list(dict.fromkeys(args.kernels.split()))
     if args.rows:
         rows = matrix.select(rows, args.rows)
         args.only_matrix = True
+        # A kernel with no row to boot would be a lane with nothing to do.
+        kernels = [k for k in kernels if any(r["kernel"] == k for r in rows)]
     if not [r for r in rows if r["kernel"] in kernels]:
         sys.exit(f"check: no row of {matrix.MATRIX} matches kernels {kernels}"
                  + (f" and --rows {args.rows!r}" if args.rows else ""))
@@ -261,6 +272,12 @@ def main(argv=None):
                  [str(SCRIPTS / "test-hyp-install.sh")], "hyp-install")
     kernel_lanes(run, kernels, rows, args)
     if not args.only_matrix:
+        # After the lanes: the mutants boot two at a time beside their
+        # builds, outside the boots' pool, with timeouts set for that
+        # (scripts/mutants.sh), which another kernel's boots would break.
+        if MUTANTS_KERNEL in kernels:
+            run_step(run, f"mutants {MUTANTS_KERNEL} (host tests and kselftest kill each)",
+                     [str(SCRIPTS / "mutants.sh"), MUTANTS_KERNEL], f"mutants-{MUTANTS_KERNEL}")
         # The host tests ran before any tree was there: the one that needs
         # the trees' kunit_parser runs now.
         run_step(run, "make qemu and make check agree on a row (test_verdict.SameVerdict)",

@@ -14,20 +14,15 @@ done, and yield the CPUs to the main lane's (nice): the last kernel's
 (7.3's: three builds from nothing, the mutants) are the longest.
 """
 
-import os
-import signal
 import subprocess
 import threading
 
 from .boots import say
+from .procs import Procs, Stopped
 
 # How much more a lane beside the main one is niced: its builds then get
 # about a quarter of the CPUs the main lane's want, and all they leave.
 BESIDE_NICENESS = 5
-
-
-class Stopped(Exception):
-    """The run was interrupted: the lane starts no other step."""
 
 
 class Lane:
@@ -40,8 +35,7 @@ class Lane:
         self.run = run
         self.name = name
         self.niceness = niceness
-        self._stopped = threading.Event()
-        self._procs = set()
+        self._procs = Procs()
         self._at_stop = []
         self._thread = None
         self._error = None
@@ -57,7 +51,7 @@ class Lane:
 
     def _recording(self):
         """An interrupted step is not recorded as a failed one."""
-        if self._stopped.is_set():
+        if self._procs.stopped:
             raise Stopped()
         return self._RECORD
 
@@ -91,18 +85,14 @@ class Lane:
         and 7.3 builds from nothing side by side, as many objects each).
         With no terminal to read: a process group in the background that
         read it would stop."""
-        if self._stopped.is_set():
-            raise Stopped()
         if self.niceness:
             cmd = ["nice", "-n", str(self.niceness)] + cmd
-        if not self.live:
-            kwargs.update(process_group=0, stdin=subprocess.DEVNULL)
-        proc = subprocess.Popen(cmd, **kwargs)
-        self._procs.add(proc)
-        return proc
+        if self.live:
+            return self._procs.popen(cmd, **kwargs)
+        return self._procs.popen(cmd, process_group=0, stdin=subprocess.DEVNULL, **kwargs)
 
     def done(self, proc):
-        self._procs.discard(proc)
+        self._procs.done(proc)
 
     def at_stop(self, callback):
         """callback() is called if the lane is stopped: the lane's boots,
@@ -122,21 +112,20 @@ class Lane:
         self._thread.start()
 
     def join(self):
-        """Waits for the lane's steps; a lane that failed to run fails here."""
+        """Waits for the lane's steps; returns the exception that ended
+        the lane early (a defect of its steps' code), or None."""
         self._thread.join()
-        if self._error is not None:
-            raise RuntimeError(f"lane {self.name} stopped") from self._error
+        return self._error
 
     def stop(self):
         """On an interrupt, for a lane beside the main one: its boots and
-        its running step's processes end, and no other step starts. (The
-        main lane's end with make check's process group and their own
-        finally clauses.)"""
-        self._stopped.set()
+        its running step's processes end, and no other step starts; waits
+        30 s for them (their locks, flock's, go with them), then kills
+        what is left. (The main lane's end with make check's process group
+        and their own finally clauses.)"""
+        self._procs.stop()
         for callback in self._at_stop:
             callback()
-        for proc in list(self._procs):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        self._procs.wait(30)
+        if self._thread is not None:
+            self._thread.join(30)

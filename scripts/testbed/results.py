@@ -101,7 +101,12 @@ class Run:
         self.save()
 
     def row(self, entry):
+        """A row, after the rows of the kernels before its own: make
+        check's lanes record two kernels' rows side by side, and the
+        results, the JUnit file and the results page keep one order."""
         self.data["rows"].append(entry)
+        order = {kernel: i for i, kernel in enumerate(self.data["kernels"])}
+        self.data["rows"].sort(key=lambda r: order.get(r["kernel"], len(order)))
         self.save()
 
 

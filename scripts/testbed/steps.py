@@ -23,9 +23,12 @@ def stream(lane, cmd, log):
     (testbed/lanes.py)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     lines = []
-    with open(log, "w") as f, lane.popen(cmd, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True,
-                                         errors="replace") as proc:
+    with open(log, "w") as f:
+        proc = lane.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")
+        # Not `with proc`: on an exception (SIGTERM to make check alone) it
+        # would wait for the command, and the boots and the other lanes
+        # would be stopped only once it ended.
         try:
             for line in proc.stdout:
                 if lane.live:
@@ -34,6 +37,7 @@ def stream(lane, cmd, log):
                 lines.append(line)
             status = proc.wait()
         finally:
+            proc.stdout.close()
             lane.done(proc)
     if not lane.live:
         say("".join(lines))

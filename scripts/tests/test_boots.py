@@ -134,6 +134,36 @@ class Boots(unittest.TestCase):
         # first's: stopped, it never booted.
         self.assertNotIn(("start", row_id(row("stock", "nvhe"))), self.events)
 
+    def test_stopped_while_a_rust_row_waits_for_its_reference(self):
+        # The reference row's boot is running and the Rust row waits for
+        # it: stop() ends the first, and the second never starts (it
+        # would run unseen, with make check gone).
+        started = []
+
+        def stand_in(r, procs):
+            proc = procs.popen(["sleep", "30"], start_new_session=True)
+            started.append(row_id(r))
+            try:
+                proc.wait()
+            finally:
+                procs.done(proc)
+            return {"row": row_id(r)}
+        pool = boots.boot_pool(2)
+        kernel = boots.Boots(pool)
+        stock, rust = row("stock", "hvhe", profile="hardened"), row("rust", "hvhe", profile="hardened")
+        with mock.patch.object(boots, "boot", stand_in):
+            kernel.submit(stock)
+            kernel.submit(rust)
+            for _ in range(100):
+                if started:
+                    break
+                time.sleep(0.05)
+            start = time.time()
+            kernel.stop()
+            pool.shutdown()
+        self.assertLess(time.time() - start, 10)
+        self.assertEqual(started, [row_id(stock)])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -17,6 +17,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from testbed import __main__ as cli  # noqa: E402
 from testbed import boots, matrix, paths, verdict  # noqa: E402
+from testbed.procs import Procs  # noqa: E402
 
 NEGATIVE = ["smc1_psci_version_not_supported", "smc0_upper_32_bit_function_id_rejected"]
 
@@ -273,7 +274,7 @@ class SameVerdict(unittest.TestCase):
         table_row = matrix.find(spec)
         with mock.patch.object(boots.subprocess, "run", stand_in_boot_sh), \
                 contextlib.redirect_stdout(io.StringIO()):
-            entry = boots.boot(table_row, set())
+            entry = boots.boot(table_row, Procs())
         return status, line, entry
 
     def test_the_row_that_passes(self):
