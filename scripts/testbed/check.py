@@ -213,20 +213,6 @@ def kernel_lanes(main_lane, kernels, rows, args):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def summary(data):
-    lines = [f"{'check':<58} {'expected':<8} {'got':<10} {'secs':>5}"]
-    for step in data["steps"]:
-        lines.append(f"{step['name']:<58} {step['expected']:<8} {step['got']:<10} "
-                     f"{step['seconds']:>5}")
-    for row in data["rows"]:
-        lines.append(f"{row_name(row):<58} {row['expected']:<8} {row['got']:<10} "
-                     f"{row.get('boot_s') or 0:>5}")
-    lines.append("")
-    lines.append(f"{data['passed']} passed, {data['failed']} failed, "
-                 f"in {data['duration_s'] // 60} min {data['duration_s'] % 60} s")
-    return "\n".join(lines) + "\n"
-
-
 def terminated(signum, frame):
     """SIGTERM: ends the run as ^C does. A second one (make passes it to
     make check, which its process group got too) would cut the clean-up
@@ -297,10 +283,10 @@ def main(argv=None):
              [str(SCRIPTS / "patches.sh"), kernel, "--bisect"], f"patches-{kernel}")
             for kernel in kernels])
         check_results(run, rows)
-        (paths.BUILD / "check-summary.txt").write_text(summary(run.data))
+        (paths.BUILD / "check-summary.txt").write_text(results.summary(run.data))
         run_step(run, "docs (sphinx -W, results page from results.json)",
                  [str(SCRIPTS / "docs.sh")], "docs")
-    text = summary(run.data)
+    text = results.summary(run.data)
     (paths.BUILD / "check-summary.txt").write_text(text)
     print()
     print(text, end="")

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .axes import KERNELS
+from .boots import row_name
 from .paths import BUILD, CACHE, ROOT
 
 SCHEMA_VERSION = 2
@@ -108,6 +109,21 @@ class Run:
         order = {kernel: i for i, kernel in enumerate(self.data["kernels"])}
         self.data["rows"].sort(key=lambda r: order.get(r["kernel"], len(order)))
         self.save()
+
+
+def summary(data):
+    """The table make check prints last, from its results."""
+    lines = [f"{'check':<58} {'expected':<8} {'got':<10} {'secs':>5}"]
+    for step in data["steps"]:
+        lines.append(f"{step['name']:<58} {step['expected']:<8} {step['got']:<10} "
+                     f"{step['seconds']:>5}")
+    for row in data["rows"]:
+        lines.append(f"{row_name(row):<58} {row['expected']:<8} {row['got']:<10} "
+                     f"{row.get('boot_s') or 0:>5}")
+    lines.append("")
+    lines.append(f"{data['passed']} passed, {data['failed']} failed, "
+                 f"in {data['duration_s'] // 60} min {data['duration_s'] % 60} s")
+    return "\n".join(lines) + "\n"
 
 
 def validate(data):
