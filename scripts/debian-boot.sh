@@ -128,8 +128,7 @@ grep -E 'Kernel is locked down|secureboot: |Loaded X.509 cert .*(MokListRT|pkvm-
 sed -n '/^debian-guest: \(insmod \|ktap begin\)/,/^debian-guest: ktap end$/p' "$log"
 sed -n '/^debian-guest: ktap end$/,$p' "$log" | sed 1d | grep -v -e 'reboot: Power down' || true
 step "QEMU exited $status after ${seconds}s"
-# 137 is a hang only after timeout's SIGKILL (scripts/lib.sh: run_guest).
-if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && grep -q 'sending signal KILL' "$log"; }; then
+if testbed hung "$status" "$log"; then
 	die "the guest hung: no power-off within ${BOOT_TIMEOUT:-600}s ($log)"
 fi
 ! grep -q -e 'Kernel panic' -e 'HYP panic' -e 'Internal error:' "$log" ||

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from . import axes, ktap, matrix, qemu_configs, verdict
 from .axes import AXES, CPUS, MODES
@@ -167,6 +168,12 @@ def cmd_remake_checked(args):
         sys.exit(0 if json.load(f).get("remake_checked", True) else 1)
 
 
+def cmd_hung(args):
+    """Exits 0 if timeout ended a guest that exited STATUS (its console
+    log, with timeout's notes, in LOG), else 1: verdict.hung()."""
+    sys.exit(0 if verdict.hung(args.status, Path(args.log).read_text(errors="replace")) else 1)
+
+
 def cmd_cache_entry(args):
     """The build cache's entry a build.json was copied from (its key), or
     nothing for a build made in this run."""
@@ -249,6 +256,10 @@ def main(argv=None):
     p = sub.add_parser("remake-checked", help=cmd_remake_checked.__doc__.split("\n")[0])
     p.add_argument("record")
     p.set_defaults(func=cmd_remake_checked)
+    p = sub.add_parser("hung", help=cmd_hung.__doc__.split("\n")[0])
+    p.add_argument("status", type=int)
+    p.add_argument("log")
+    p.set_defaults(func=cmd_hung)
     p = sub.add_parser("cache-entry", help=cmd_cache_entry.__doc__.split("\n")[0])
     p.add_argument("record")
     p.set_defaults(func=cmd_cache_entry)

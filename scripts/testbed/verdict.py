@@ -5,7 +5,7 @@ judge_boot() is the one function that decides: scripts/boot.sh runs it
 when QEMU is gone (so make qemu, make boot, and through boot.sh make check,
 the mutants and the series all get it), writes what it returns beside the
 console log as CPU-MODE.verdict.json and prints it. Nothing else reads the
-console log for a verdict.
+console log for a verdict (scripts/debian-boot.sh asks hung()).
 
 The verdict is PASS, SKIP or FAIL from the KTAP as the tree's kunit_parser
 reads it, FAIL whatever the KTAP says if a check of QEMU's exception log
@@ -21,24 +21,27 @@ import json
 import re
 from pathlib import Path
 
-from . import ktap, matrix
+from . import ktap, matrix, paths
 from .axes import AXES, reference_handler, row_id, variant_name
-from . import paths
 from .qemu_configs import (DEFAULT_OFF_CASES, KVM_MODES, MODES, NO_PKVM_MODES,
                             PLAIN_INSMOD_MODES)
 
+UNFINISHED = "the test never finished (the VM powered off under it?)"
 PANICS = ("Kernel panic", "HYP panic", "hyp panic", "Internal error:")
 TEST_EXIT = re.compile(r"^pkvm-smc-imm: (selftest|insmod) exit=([0-9]+)$", re.M)
 LOG_CHECK = re.compile(r"qemu-int: ([a-z0-9-]+): ")
 OK_STATUSES = ("SUCCESS", "SKIPPED")
 
 
+def hung(qemu_status, text):
+    """Whether timeout ended the guest (lib.sh's run_guest): 124, or 137 and its KILL note."""
+    return qemu_status == 124 or (qemu_status == 137 and "sending signal KILL" in text)
+
+
 def console_error(text, mode, qemu_status, timeout):
     """The first thing wrong with the boot itself, or None."""
-    # 124: timeout's SIGTERM ended QEMU; 137 and its note (--verbose):
-    # its SIGKILL 10 s later, not another's (the OOM killer's).
-    hung = qemu_status == 124 or (qemu_status == 137 and "sending signal KILL" in text)
-    if qemu_status != 0 and not hung:
+    timed_out = hung(qemu_status, text)
+    if qemu_status != 0 and not timed_out:
         # The guest powers off (PSCI SYSTEM_OFF) or, on a panic, reboots,
         # which -no-reboot turns into an exit: QEMU exits 0 either way.
         said = re.search(r"^qemu-system-aarch64: .*$", text, re.M)
@@ -47,7 +50,7 @@ def console_error(text, mode, qemu_status, timeout):
                 f"{said.group(0) if said else last}")
     if any(p in text for p in PANICS):
         return "the guest panicked or oopsed"
-    if hung:
+    if timed_out:
         return f"the guest hung: no power-off within {timeout}s"
     # A mode whose command line did not take effect would pass or skip
     # under the wrong name.
@@ -59,8 +62,7 @@ def console_error(text, mode, qemu_status, timeout):
     else:
         done = TEST_EXIT.search(text)
     if not done:
-        return MODES[mode].get("unfinished",
-                               "the test never finished (the VM powered off under it?)")
+        return MODES[mode].get("unfinished", UNFINISHED)
     return None
 
 
@@ -77,8 +79,7 @@ def scan_errors(scan_json, scan_status, scan_text):
 
 def log_check(error):
     """The name of the exception-log check an error reports, or None."""
-    m = LOG_CHECK.match(error)
-    return m.group(1) if m else None
+    return m.group(1) if (m := LOG_CHECK.match(error)) else None
 
 
 def outcome(ktap_verdict, errors):
