@@ -27,9 +27,9 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
-from pathlib import Path
 
 from . import matrix, results
 from .boots import Boots, boot_pool, row_name, say
@@ -147,22 +147,11 @@ def check_results(run, rows):
     there, each with the module's cases and the log it names still there
     at the end of the run."""
     start = time.time()
-    data = json.loads(results.RESULTS.read_text())
-    problems = results.validate(data)
-    want = sorted(row_id(r) for r in rows if r["kernel"] in data["kernels"])
-    have = sorted(r["row"] for r in data["rows"])
-    if want != have:
-        problems.append(f"rows {sorted(set(want) ^ set(have))} differ from the table")
-    for row in data["rows"]:
-        if row["got"] not in ("NOT BUILT", "ERROR") and not row.get("cases") \
-                and not row.get("skip_reason"):
-            problems.append(f"{row['row']} holds no case")
-        if not row.get("log") or not Path(row["log"]).is_file():
-            problems.append(f"{row['row']} names a log that is gone: {row.get('log')}")
-    ok = not problems
-    run.step("results.json against its schema and scripts/matrix.tsv", ok,
+    problems = results.problems(json.loads(results.RESULTS.read_text()),
+                                [row_id(r) for r in rows if r["kernel"] in run.data["kernels"]])
+    run.step("results.json against its schema and scripts/matrix.tsv", not problems,
              time.time() - start, results.RESULTS, "; ".join(problems))
-    if not ok:
+    if problems:
         print("check: results.json: " + "; ".join(problems), flush=True)
 
 
@@ -184,21 +173,45 @@ def kernel_checks(lane, kernel):
 
 def kernel_lanes(main_lane, kernels, rows, args):
     """Each kernel's builds, boots and checks: the last kernel's in the
-    main lane, each other's in a lane beside it (testbed/lanes.py)."""
+    main lane, each other's in a lane beside it (testbed/lanes.py); then
+    the mutants, once no other kernel boots."""
+    booted = {kernel: threading.Event() for kernel in kernels}
 
-    def steps_of(kernel):
+    def steps_of(kernel, first=()):
         def body(lane):
-            kernel_phase(lane, kernel, rows, args, pool)
+            try:
+                for name, cmd, log_name in first:
+                    run_step(lane, name, cmd, log_name)
+                kernel_phase(lane, kernel, rows, args, pool)
+            finally:
+                booted[kernel].set()
             if not args.only_matrix:
                 kernel_checks(lane, kernel)
         return body
 
+    # Debian's packages, chroot and module (scripts/debian-image.sh, some
+    # 3 minutes from nothing, mostly downloads and one core) are made
+    # first in the lane beside the main one, not in the main lane when its
+    # debian variant comes: that lane's steps are the longest.
+    debian = [("Debian's kernel packages, trixie chroot and module (debian-image.sh)",
+               [str(SCRIPTS / "debian-image.sh")], "debian-image")]
+    wants_debian = not args.only_matrix and any(
+        r["profile"] == "debian" and r["kernel"] in kernels for r in rows)
     pool = boot_pool()
     beside = [Lane(main_lane.run, kernel, BESIDE_NICENESS) for kernel in kernels[:-1]]
     try:
-        for lane in beside:
-            lane.start(steps_of(lane.name))
+        for i, lane in enumerate(beside):
+            lane.start(steps_of(lane.name, debian if i == 0 and wants_debian else ()))
         steps_of(kernels[-1])(main_lane)
+        if not args.only_matrix and MUTANTS_KERNEL in kernels:
+            # The mutants boot two at a time beside their builds, outside
+            # the boots' pool, with timeouts set for that
+            # (scripts/mutants.sh), which another kernel's boots would
+            # break; its checks (style, Debian's) may run beside them.
+            for event in booted.values():
+                event.wait()
+            run_step(main_lane, f"mutants {MUTANTS_KERNEL} (host tests and kselftest kill each)",
+                     [str(SCRIPTS / "mutants.sh"), MUTANTS_KERNEL], f"mutants-{MUTANTS_KERNEL}")
         for lane in beside:
             error = lane.join()
             if error is not None:
@@ -258,12 +271,6 @@ def main(argv=None):
                  [str(SCRIPTS / "test-hyp-install.sh")], "hyp-install")
     kernel_lanes(run, kernels, rows, args)
     if not args.only_matrix:
-        # After the lanes: the mutants boot two at a time beside their
-        # builds, outside the boots' pool, with timeouts set for that
-        # (scripts/mutants.sh), which another kernel's boots would break.
-        if MUTANTS_KERNEL in kernels:
-            run_step(run, f"mutants {MUTANTS_KERNEL} (host tests and kselftest kill each)",
-                     [str(SCRIPTS / "mutants.sh"), MUTANTS_KERNEL], f"mutants-{MUTANTS_KERNEL}")
         # The host tests ran before any tree was there: the one that needs
         # the trees' kunit_parser runs now.
         run_step(run, "make qemu and make check agree on a row (test_verdict.SameVerdict)",

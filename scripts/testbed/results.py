@@ -126,6 +126,23 @@ def summary(data):
     return "\n".join(lines) + "\n"
 
 
+def problems(data, table):
+    """What is wrong with results.json's data: its schema, rows not those
+    of the table (their ids), a row with no case, a log that is gone."""
+    found = validate(data)
+    want = sorted(table)
+    have = sorted(r["row"] for r in data["rows"])
+    if want != have:
+        found.append(f"rows {sorted(set(want) ^ set(have))} differ from the table")
+    for row in data["rows"]:
+        if row["got"] not in ("NOT BUILT", "ERROR") and not row.get("cases") \
+                and not row.get("skip_reason"):
+            found.append(f"{row['row']} holds no case")
+        if not row.get("log") or not Path(row["log"]).is_file():
+            found.append(f"{row['row']} names a log that is gone: {row.get('log')}")
+    return found
+
+
 def validate(data):
     """The problems of results.json against its schema, as text."""
     try:

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -118,6 +119,31 @@ class Lanes(unittest.TestCase):
                          [("phase 7.3", True, ""),
                           ("lane 6.12", False, "ValueError: a defect of the lane's body")])
         self.assertIn("ValueError", err.getvalue())
+    def test_the_mutants_wait_for_the_other_kernels_boots_not_its_checks(self):
+        # The mutants' boots run outside the boots' pool: not beside the
+        # 6.12 rows' boots, but beside 6.12's checks (its style step).
+        events = []
+        mutants_ran = threading.Event()
+
+        def phase(lane, kernel, rows, args, pool):
+            if kernel == "6.12":
+                time.sleep(0.5)
+            events.append(f"{kernel} booted")
+
+        def kernel_checks(lane, kernel):
+            if kernel == "6.12":
+                mutants_ran.wait(10)
+                events.append("6.12 checked")
+
+        def run_step(lane, name, cmd, log_name):
+            events.append(name.split()[0])
+            mutants_ran.set()
+        args = mock.Mock(only_matrix=False)
+        with mock.patch.object(check, "kernel_phase", phase), \
+                mock.patch.object(check, "kernel_checks", kernel_checks), \
+                mock.patch.object(check, "run_step", run_step):
+            check.kernel_lanes(self.main, ["6.12", "7.3"], [], args)
+        self.assertEqual(events, ["7.3 booted", "6.12 booted", "mutants", "6.12 checked"])
 
 if __name__ == "__main__":
     unittest.main()
