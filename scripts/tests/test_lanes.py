@@ -5,9 +5,7 @@ whole once each is done, and ended whole by an interrupt."""
 import contextlib
 import io
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -15,19 +13,9 @@ from pathlib import Path
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from testbed import check, lanes, paths, steps  # noqa: E402
-
-
-class StandInRun:
-    """What results.Run records, kept in lists."""
-
-    def __init__(self):
-        self.data = {"steps": []}
-
-    def step(self, name, ok, seconds, log=None, note=""):
-        entry = {"name": name, "ok": ok, "note": note}
-        self.data["steps"].append(entry)
-        return entry
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from testbed import check, lanes, steps  # noqa: E402
+from stand_ins import InBuildDir, StandInRun  # noqa: E402
 
 
 def wait_for(path, seconds=20):
@@ -37,13 +25,9 @@ def wait_for(path, seconds=20):
                         f"[ $i -lt {tries} ] || exit 9; sleep 0.1; done; echo saw it"]
 
 
-class Lanes(unittest.TestCase):
+class Lanes(InBuildDir):
     def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.tmp)
-        patcher = mock.patch.object(paths, "BUILD", self.tmp)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        super().setUp()
         self.run_ = StandInRun()
         self.main = lanes.Lane(self.run_)
         self.beside = lanes.Lane(self.run_, "6.12", lanes.BESIDE_NICENESS)

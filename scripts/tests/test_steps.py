@@ -4,37 +4,17 @@ printed whole and recorded in the order given, with its own status."""
 
 import contextlib
 import io
-import shutil
 import sys
-import tempfile
 import unittest
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from testbed import paths, steps  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from testbed import steps  # noqa: E402
+from stand_ins import InBuildDir, StandInRun  # noqa: E402
 
 
-class StandInRun:
-    """What results.Run.step records, kept in a list."""
-
-    def __init__(self):
-        self.steps = []
-
-    def step(self, name, ok, seconds, log=None, note=""):
-        entry = {"name": name, "ok": ok, "seconds": seconds, "log": log, "note": note}
-        self.steps.append(entry)
-        return entry
-
-
-class Together(unittest.TestCase):
-    def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, self.tmp)
-        patcher = mock.patch.object(paths, "BUILD", self.tmp)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-
+class Together(InBuildDir):
     def test_side_by_side_in_order(self):
         # The first waits for a file only the second makes: run one after
         # the other, it gives up after 20 s and fails.
@@ -46,7 +26,7 @@ class Together(unittest.TestCase):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             steps.run_steps_together(run, [("first", first, "one"), ("second", second, "two")])
-        self.assertEqual([(s["name"], s["ok"], s["note"]) for s in run.steps],
+        self.assertEqual([(s["name"], s["ok"], s["note"]) for s in run.data["steps"]],
                          [("first", True, ""), ("second", False, "it broke")])
         text = printed.getvalue()
         # Each says it started, then each prints whole, in order.
