@@ -51,7 +51,11 @@ class Lanes(InBuildDir):
         base = os.nice(0)
         self.assertIn(f"niceness {base + lanes.BESIDE_NICENESS}\n", text)
         self.assertIn("saw it\n", text)
-        self.assertLess(text.index("==> 6.12: beside: started"), text.index("main\n"))
+        # The lane's step said it started, and printed whole once done:
+        # after the main lane's line, printed as it came, which it waited
+        # for.
+        self.assertLess(text.index("==> 6.12: beside: started"), text.index("niceness"))
+        self.assertLess(text.index("main\n"), text.index("niceness"))
         self.assertNotIn("==> main", text)
         # A process group of its own (stop() ends it whole) in make check's
         # session: a session of its own would be an autogroup of its own,
