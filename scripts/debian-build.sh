@@ -33,25 +33,31 @@ if [ "$KERNEL" = 6.12 ]; then
 	echo "skip: Debian's 6.12 kernels are built without Rust (RUSTC_VERSION=0), so no Rust module loads into them; scripts/debian-image.sh checked that the board script skips on them (exit 4)" >&2
 	exit 4
 fi
-# shellcheck source=/dev/null
-. "$CACHE_DIR/debian/paths"
-[[ $RELEASE == "$KERNEL".* ]] ||
-	die "Debian's kernel is $RELEASE, not $KERNEL: scripts/debian-image.sh and KERNEL disagree"
-
 # The runner and the selftest script are the testbed's: its stock build
 # of the same tree (from the cache when nothing changed).
 profile=$(work_profile "$KERNEL")
 "$PROJECT_ROOT/scripts/build-kernel.sh" "$KERNEL" stock "$profile" >&2
 stock=$BUILD_ROOT/$(variant_name "$KERNEL" stock "$profile")
-rm -rf "$out"
-mkdir -p "$out"
-cp "$IMAGE" "$out/Image"
-cp "$CONFIG" "$out/.config"
-cp "$stock/gen_init_cpio" "$out/"
-cp -a "$stock/kselftest" "$out/kselftest"
-rm -f "$out"/kselftest/pkvm_smc_imm/test_modules/*.ko
-cp "$KO" "$out/kselftest/pkvm_smc_imm/test_modules/smc_imm_test.ko"
-testbed build-record --out "$out/build.json" --kernel "$KERNEL" --handler stock \
-	--profile debian --rust-option n --lto false \
-	--rust-toolchain "Debian's rustc (scripts/debian-image.sh)" --seconds $((SECONDS - start))
-step "laid out $out: Debian's $RELEASE Image and .config, the kselftest with $(modinfo -F vermagic "$KO" | cut -d' ' -f1)'s module"
+
+# lay_out: Debian's files, read under the lock of scripts/debian-image.sh,
+# which another kernel's debian-build.sh may be running (make check runs
+# its kernels side by side).
+lay_out() {
+	# shellcheck source=/dev/null
+	. "$CACHE_DIR/debian/paths"
+	[[ $RELEASE == "$KERNEL".* ]] ||
+		die "Debian's kernel is $RELEASE, not $KERNEL: scripts/debian-image.sh and KERNEL disagree"
+	rm -rf "$out"
+	mkdir -p "$out"
+	cp "$IMAGE" "$out/Image"
+	cp "$CONFIG" "$out/.config"
+	cp "$stock/gen_init_cpio" "$out/"
+	cp -a "$stock/kselftest" "$out/kselftest"
+	rm -f "$out"/kselftest/pkvm_smc_imm/test_modules/*.ko
+	cp "$KO" "$out/kselftest/pkvm_smc_imm/test_modules/smc_imm_test.ko"
+	testbed build-record --out "$out/build.json" --kernel "$KERNEL" --handler stock \
+		--profile debian --rust-option n --lto false \
+		--rust-toolchain "Debian's rustc (scripts/debian-image.sh)" --seconds $((SECONDS - start))
+	step "laid out $out: Debian's $RELEASE Image and .config, the kselftest with $(modinfo -F vermagic "$KO" | cut -d' ' -f1)'s module"
+}
+with_lock debian lay_out

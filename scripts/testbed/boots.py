@@ -171,10 +171,13 @@ class Boots:
 
     def stop(self):
         """On an interrupt: none of these boots starts (not even a Rust
-        row's whose reference row ends now), and the running ones end,
-        killed if they take over 30 s. Another kernel's in the same pool
-        go on."""
+        row's whose reference row ends now), and the running ones are told
+        to end. Another kernel's in the same pool go on."""
         self._procs.stop()
         for future in self._pending:
             future.cancel()
+
+    def wait(self):
+        """After stop(): the boots that were running, ended (killed if
+        they take over 30 s)."""
         self._procs.wait(30)

@@ -25,15 +25,14 @@ saved in build/check-summary.txt, is made from them.
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 import time
 import traceback
 
-from . import matrix, results
+from . import matrix, procs, results
 from .boots import Boots, boot_pool, row_name, say
-from .lanes import BESIDE_NICENESS, Lane
+from .lanes import BESIDE_NICENESS, Lane, stop_all
 from .steps import record_step, run_step, run_steps_together, step_log, stream
 from .axes import AXES, DEBIAN_HAS_RUST, HANDLER_ORDER, PROFILES, row_id, variant_name
 from . import paths
@@ -96,7 +95,7 @@ def kernel_phase(lane, kernel, rows, args, pool):
     every row is in before the kernel's checks, style.sh's rebuild among
     them, replace any build/ directory."""
     boots = Boots(pool)
-    lane.at_stop(boots.stop)
+    lane.at_stop(boots)
     try:
         mine = [r for r in rows if r["kernel"] == kernel]
         for profile in PROFILES:
@@ -108,7 +107,8 @@ def kernel_phase(lane, kernel, rows, args, pool):
                     boots.flush(lane)
         boots.collect(lane)
     finally:
-        # After an interrupt, no boot starts and the running ones end.
+        # After an interrupt, no boot starts and the running ones are told
+        # to end (kernel_lanes waits for them).
         boots.stop()
 
 
@@ -220,18 +220,14 @@ def kernel_lanes(main_lane, kernels, rows, args):
                 traceback.print_exception(error)
                 main_lane.step(f"lane {lane.name}", False, 0,
                                note=f"{type(error).__name__}: {error}")
-    finally:
-        for lane in beside:
-            lane.stop()
+    except BaseException:
+        # An interrupt: every lane's steps and boots are told to end, then
+        # waited for (up to 30 s each, then killed).
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def terminated(signum, frame):
-    """SIGTERM: ends the run as ^C does. A second one (make passes it to
-    make check, which its process group got too) would cut the clean-up
-    short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(128 + signum)
+        stop_all([main_lane] + beside)
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def main(argv=None):
@@ -243,10 +239,9 @@ def main(argv=None):
                         help="only the QEMU rows whose id (7.3-rust-hardened-max-hvhe) "
                              "matches; implies --only-matrix")
     args = parser.parse_args(argv)
-    # A CI's timeout ends a run with SIGTERM: as for ^C, the boots and the
-    # other lanes' steps stop (kernel_lanes' finally) rather than run on
-    # in their own sessions.
-    signal.signal(signal.SIGTERM, terminated)
+    # ^C, a CI's timeout (SIGTERM), SIGHUP: the lanes' steps and boots
+    # stop (kernel_lanes) rather than run on in their own process groups.
+    procs.catch_interrupts()
     # Every step is timed from the start of this run (make check sets it).
     os.environ.setdefault("PKVM_SMC_START", str(int(time.time())))
     # The scripts' Python is this one (scripts/lib.sh).

@@ -74,30 +74,31 @@ class Lane:
                 f"printed once done ({log})\n")
 
     def popen(self, cmd, **kwargs):
-        """Starts a step's command, niced as the lane is. A lane beside the
-        main one runs it in a process group of its own, which stop() ends
-        whole: a terminal's ^C reaches the main lane's, in make check's
-        process group, but a CI's SIGTERM to make check alone reaches
-        neither. Not in a session of its own: with the scheduler's
-        autogroups (Debian's default), a session is a group that gets its
-        fair share whatever its processes' nice values, and the lane's
-        builds took half the cores from the main lane's (measured: the 6.12
-        and 7.3 builds from nothing side by side, as many objects each).
-        With no terminal to read: a process group in the background that
-        read it would stop."""
+        """Starts a step's command, niced as the lane is, in a process group
+        of its own, which end() or stop() ends whole: a terminal's ^C
+        reaches only make check's group, a SIGTERM to make check alone
+        (make's to its child) not even that. Not in a session of its own:
+        with the scheduler's autogroups (Debian's default), a session is a
+        group that gets its fair share whatever its processes' nice values,
+        and a lane beside the main one took half the cores from the main
+        lane's (measured: the 6.12 and 7.3 builds from nothing side by
+        side, as many objects each). With no terminal to read: a process
+        group in the background that read it would stop."""
         if self.niceness:
             cmd = ["nice", "-n", str(self.niceness)] + cmd
-        if self.live:
-            return self._procs.popen(cmd, **kwargs)
         return self._procs.popen(cmd, process_group=0, stdin=subprocess.DEVNULL, **kwargs)
+
+    def end(self, proc):
+        """Ends a step that make check stops waiting for (an interrupt)."""
+        self._procs.end(proc)
 
     def done(self, proc):
         self._procs.done(proc)
 
-    def at_stop(self, callback):
-        """callback() is called if the lane is stopped: the lane's boots,
-        in the pool the lanes share, end with it."""
-        self._at_stop.append(callback)
+    def at_stop(self, boots):
+        """boots (a testbed.boots.Boots: the lane's boots, in the pool the
+        lanes share) stop and are waited for with the lane."""
+        self._at_stop.append(boots)
 
     def start(self, body):
         """Runs body(self) in a thread of its own."""
@@ -118,14 +119,28 @@ class Lane:
         return self._error
 
     def stop(self):
-        """On an interrupt, for a lane beside the main one: its boots and
-        its running step's processes end, and no other step starts; waits
-        30 s for them (their locks, flock's, go with them), then kills
-        what is left. (The main lane's end with make check's process group
-        and their own finally clauses.)"""
+        """On an interrupt, for a lane beside the main one: no other step
+        starts, and its running step's processes and its boots are told to
+        end (wait() then waits for them)."""
         self._procs.stop()
-        for callback in self._at_stop:
-            callback()
+        for boots in self._at_stop:
+            boots.stop()
+
+    def wait(self):
+        """After stop(): waits 30 s for the lane's processes (their locks,
+        flock's, go with them), then kills what is left, and for its
+        thread."""
         self._procs.wait(30)
+        for boots in self._at_stop:
+            boots.wait()
         if self._thread is not None:
             self._thread.join(30)
+
+
+def stop_all(lanes):
+    """An interrupt: every lane's steps and boots are told to end, then
+    waited for (up to 30 s each, then killed)."""
+    for lane in lanes:
+        lane.stop()
+    for lane in lanes:
+        lane.wait()

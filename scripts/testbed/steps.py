@@ -26,9 +26,9 @@ def stream(lane, cmd, log):
     with open(log, "w") as f:
         proc = lane.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace")
-        # Not `with proc`: on an exception (SIGTERM to make check alone) it
-        # would wait for the command, and the boots and the other lanes
-        # would be stopped only once it ended.
+        # Not `with proc`: on an exception it would wait for the command.
+        # An interrupt (^C, SIGTERM, SIGHUP) ends it instead: its group is
+        # its own (Lane.popen).
         try:
             for line in proc.stdout:
                 if lane.live:
@@ -36,6 +36,9 @@ def stream(lane, cmd, log):
                 f.write(line)
                 lines.append(line)
             status = proc.wait()
+        except BaseException:
+            lane.end(proc)
+            raise
         finally:
             proc.stdout.close()
             lane.done(proc)
