@@ -86,7 +86,7 @@ boot:
 	@scripts/boot.sh $(KERNEL) $(HANDLER) $(PROFILE) $(CPU) $(MODE)
 
 check: deps
-	@PYTHONPATH=scripts python3 -m testbed check $(if $(KERNEL_GIVEN),--kernels $(KERNEL)) $(if $(ROWS),--rows '$(ROWS)')
+	@PYTHONPATH=scripts exec python3 -m testbed check $(if $(KERNEL_GIVEN),--kernels $(KERNEL)) $(if $(ROWS),--rows '$(ROWS)')
 
 host-test:
 	@scripts/host-test.sh

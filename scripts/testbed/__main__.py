@@ -269,7 +269,12 @@ def main(argv=None):
     if argv[:1] == ["check"]:
         # The runner parses its own options.
         from . import check
-        return check.main(argv[1:])
+        try:
+            return check.main(argv[1:])
+        except KeyboardInterrupt:
+            # Its steps and boots stopped (check.kernel_lanes); as make does.
+            print("check: interrupted (SIGINT); no summary", file=sys.stderr)
+            return 130
     args = parser.parse_args(argv)
     return args.func(args) or 0
 
