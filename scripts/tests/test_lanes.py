@@ -35,6 +35,17 @@ class Lanes(InBuildDir):
         self.main = lanes.Lane(self.run_)
         self.beside = lanes.Lane(self.run_, "6.12", lanes.BESIDE_NICENESS)
 
+    def assert_gone(self, pidfile, after):
+        """The process whose PID is in pidfile ends within 5 s."""
+        child = int(pidfile.read_text())
+        for _ in range(100):
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        self.fail(f"the step's child {child} still runs after {after}")
+
     def test_beside_the_main_lane_niced_and_printed_whole(self):
         # The lane's step waits for a file only the main lane's step
         # makes: one after the other, it gives up after 20 s and fails.
@@ -82,15 +93,7 @@ class Lanes(InBuildDir):
             lanes.stop_all([self.beside])
         self.assertLess(time.time() - start, 10)
         self.assertEqual(self.run_.data["steps"], [])
-        child = int(pidfile.read_text())
-        for _ in range(100):
-            try:
-                os.kill(child, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            self.fail(f"the step's child {child} still runs after stop()")
+        self.assert_gone(pidfile, "stop()")
 
     def test_a_lane_that_breaks_is_a_failed_step_and_the_run_goes_on(self):
         # A defect of a lane's code (here kernel_phase's) is a failed step
@@ -155,15 +158,7 @@ class Lanes(InBuildDir):
         threading.Thread(target=signal_once_started).start()
         with self.assertRaises(SystemExit), contextlib.redirect_stdout(io.StringIO()):
             steps.run_step(self.main, "long", cmd, "long")
-        child = int(pidfile.read_text())
-        for _ in range(100):
-            try:
-                os.kill(child, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            self.fail(f"the step's child {child} still runs after the interrupt")
+        self.assert_gone(pidfile, "the interrupt")
 
     def test_an_interrupt_leaves_no_signal_ignored(self):
         # A second SIGTERM is dropped by a handler, not ignored: a process
