@@ -256,40 +256,40 @@ def main(argv=None):
     if not [r for r in rows if r["kernel"] in kernels]:
         sys.exit(f"check: no row of {matrix.MATRIX} matches kernels {kernels}"
                  + (f" and --rows {args.rows!r}" if args.rows else ""))
-    run = Lane(results.Run(kernels))
+    main_lane = Lane(results.Run(kernels))
     if not args.only_matrix:
         # Before any lane: host-test.sh reads the object directories'
         # hyp.lds, which a build beside it would be writing.
-        run_step(run, "host tests", [str(SCRIPTS / "host-test.sh")], "host-tests")
-        run_step(run, "shellcheck", [str(SCRIPTS / "shellcheck.sh")], "shellcheck")
-        run_step(run, "hyp-install (round trip, refusal)",
+        run_step(main_lane, "host tests", [str(SCRIPTS / "host-test.sh")], "host-tests")
+        run_step(main_lane, "shellcheck", [str(SCRIPTS / "shellcheck.sh")], "shellcheck")
+        run_step(main_lane, "hyp-install (round trip, refusal)",
                  [str(SCRIPTS / "test-hyp-install.sh")], "hyp-install")
-    kernel_lanes(run, kernels, rows, args)
+    kernel_lanes(main_lane, kernels, rows, args)
     if not args.only_matrix:
         # The host tests ran before any tree was there: the one that needs
         # the trees' kunit_parser runs now.
-        run_step(run, "make qemu and make check agree on a row (test_verdict.SameVerdict)",
+        run_step(main_lane, "make qemu and make check agree on a row (test_verdict.SameVerdict)",
                  ["env", "PKVM_SMC_TREES=required", sys.executable, "-m", "unittest",
                   "discover", "-v", "-s", str(SCRIPTS / "tests"), "-p", "test_verdict.py",
                   "-k", "SameVerdict"], "same-verdict")
-        run_step(run, "bench (1 repetition, each profile the matrix builds)",
+        run_step(main_lane, "bench (1 repetition, each profile the matrix builds)",
                  [str(SCRIPTS / "bench.sh"), "1"], "bench")
-        run_step(run, "hyp-report (static path lengths)", [str(SCRIPTS / "hyp-report.sh")],
+        run_step(main_lane, "hyp-report (static path lengths)", [str(SCRIPTS / "hyp-report.sh")],
                  "hyp-report")
         # The series last: its cover letter quotes this run's rows, mutants
         # and benchmark, which must all be there by then. Each kernel's has
         # its own trees, lock and build/patches/KERNEL/, and is mostly one
         # git process (the baseline's commit, git am): side by side.
-        run_steps_together(run, [
+        run_steps_together(main_lane, [
             (f"patches {kernel} (checkpatch, mail round trip, bisect on/off)",
              [str(SCRIPTS / "patches.sh"), kernel, "--bisect"], f"patches-{kernel}")
             for kernel in kernels])
-        check_results(run, rows)
-        (paths.BUILD / "check-summary.txt").write_text(results.summary(run.data))
-        run_step(run, "docs (sphinx -W, results page from results.json)",
+        check_results(main_lane, rows)
+        (paths.BUILD / "check-summary.txt").write_text(results.summary(main_lane.data))
+        run_step(main_lane, "docs (sphinx -W, results page from results.json)",
                  [str(SCRIPTS / "docs.sh")], "docs")
-    text = results.summary(run.data)
+    text = results.summary(main_lane.data)
     (paths.BUILD / "check-summary.txt").write_text(text)
     print()
     print(text, end="")
-    return 0 if run.data["failed"] == 0 else 1
+    return 0 if main_lane.data["failed"] == 0 else 1

@@ -36,7 +36,7 @@ class Lane:
         self.name = name
         self.niceness = niceness
         self._procs = Procs()
-        self._at_stop = []
+        self._boots = []
         self._thread = None
         self._error = None
 
@@ -98,7 +98,7 @@ class Lane:
     def at_stop(self, boots):
         """boots (a testbed.boots.Boots: the lane's boots, in the pool the
         lanes share) stop and are waited for with the lane."""
-        self._at_stop.append(boots)
+        self._boots.append(boots)
 
     def start(self, body):
         """Runs body(self) in a thread of its own."""
@@ -107,7 +107,7 @@ class Lane:
                 body(self)
             except Stopped:
                 pass
-            except BaseException as e:  # noqa: BLE001 -- re-raised by join()
+            except BaseException as e:  # noqa: BLE001 -- returned by join()
                 self._error = e
         self._thread = threading.Thread(target=run, name=f"lane-{self.name}", daemon=True)
         self._thread.start()
@@ -119,11 +119,11 @@ class Lane:
         return self._error
 
     def stop(self):
-        """On an interrupt, for a lane beside the main one: no other step
-        starts, and its running step's processes and its boots are told to
-        end (wait() then waits for them)."""
+        """On an interrupt: no other step starts, and the running step's
+        processes and the lane's boots are told to end (wait() then waits
+        for them)."""
         self._procs.stop()
-        for boots in self._at_stop:
+        for boots in self._boots:
             boots.stop()
 
     def wait(self):
@@ -131,7 +131,7 @@ class Lane:
         flock's, go with them), then kills what is left, and for its
         thread."""
         self._procs.wait(30)
-        for boots in self._at_stop:
+        for boots in self._boots:
             boots.wait()
         if self._thread is not None:
             self._thread.join(30)

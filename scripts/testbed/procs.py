@@ -46,24 +46,23 @@ class Procs:
             self._running.discard(proc)
 
     def end(self, proc):
-        """proc's group gets SIGTERM, and 10 s later SIGKILL if its leader
-        is still there."""
+        """proc's group gets SIGTERM, and what is left of it 10 s later
+        SIGKILL, as wait() does."""
         try:
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
         except ProcessLookupError:
             pass
-        except subprocess.TimeoutExpired:
-            kill_group(proc.pid)
+        settle(proc, 10)
 
-    def stop(self, sig=signal.SIGTERM):
-        """Nothing starts any more, and every process group running gets sig."""
+    def stop(self):
+        """Nothing starts any more, and every process group running gets
+        SIGTERM."""
         with self._lock:
             self._stopped = True
             running = list(self._running)
         for proc in running:
             try:
-                os.killpg(proc.pid, sig)
+                os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
@@ -75,20 +74,22 @@ class Procs:
         with self._lock:
             running = list(self._running)
         for proc in running:
-            try:
-                proc.wait(max(0.0, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                pass
-            kill_group(proc.pid)
-            proc.wait()
+            settle(proc, max(0.0, deadline - time.time()))
 
 
-def kill_group(pgid):
-    """SIGKILL to what is left of a process group."""
+def settle(proc, seconds):
+    """Waits up to seconds for proc, the leader of a process group, then
+    SIGKILLs what is left of the group, a leader that ended before the
+    rest of it (holding a flock) included."""
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    proc.wait()
 
 
 def catch_interrupts():

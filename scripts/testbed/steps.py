@@ -3,13 +3,12 @@
 output printed as it comes (or, for steps run side by side, whole once
 it is done) and kept in its log under build/check/."""
 
-import os
-import signal
 import subprocess
 import time
 
 from . import paths
 from .boots import error_lines, say
+from .procs import Procs
 
 
 def step_log(log_name):
@@ -75,30 +74,27 @@ def run_steps_together(run, steps):
     CI's SIGTERM): its git and make would otherwise run on, holding the
     step's lock."""
     running = []
+    procs = Procs()
     try:
         for name, cmd, log_name in steps:
             log = step_log(log_name)
             log.parent.mkdir(parents=True, exist_ok=True)
             say(f"==> {name}: started beside the others, printed once done ({log})\n")
             with open(log, "w") as out:
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                proc = procs.popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
             running.append((name, log, proc, time.time()))
         ended = {}
         while len(ended) < len(running):
             for i, (_, _, proc, _) in enumerate(running):
                 if i not in ended and proc.poll() is not None:
                     ended[i] = time.time()
+                    procs.done(proc)
             time.sleep(0.2)
     finally:
-        for _, _, proc, _ in running:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+        # Those still running (an interrupt): ended, killed after 30 s.
+        procs.stop()
+        procs.wait(30)
     for i, (name, log, proc, start) in enumerate(running):
         lines = log.read_text(errors="replace").splitlines(keepends=True)
         for line in lines:
